@@ -1,0 +1,41 @@
+"""One exception tree; the CLI catches it in one place."""
+
+from __future__ import annotations
+
+from generator.findings import Finding
+
+
+class GitopsgenError(Exception):
+    """Base of every error gitopsgen reports to a user. Exit code 1 unless said otherwise."""
+
+    exit_code = 1
+
+
+class SpecError(GitopsgenError):
+    """The spec is invalid; carries every finding, not the first only."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        super().__init__("\n".join(f.one_line() for f in findings))
+
+
+class RenderError(GitopsgenError):
+    """A template failed or produced something that is not valid YAML."""
+
+
+class WriteError(GitopsgenError):
+    """The rendered tree could not be written; nothing on disk was changed."""
+
+    exit_code = 2
+
+
+class ValidationFailed(GitopsgenError):
+    """Validation found errors; carries the findings."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        super().__init__(f"{sum(f.is_error for f in findings)} error(s)")
+
+
+class GitError(GitopsgenError):
+    """A git operation was refused or failed; the repository is as it was."""

@@ -1,0 +1,150 @@
+"""The typed spec: what renderers read. Defaults are merged once, when the spec is loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ALIAS_COLOURS = {"A": "blue", "B": "green"}
+
+
+@dataclass(frozen=True)
+class Image:
+    repository: str
+    tag: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    server: str
+    kube_context: str | None
+
+
+@dataclass(frozen=True)
+class Serving:
+    mode: str
+    default_alias: str
+    canary_percent: int
+    ab_split_percent: int
+    shadow_alias: str | None
+    poll_interval_seconds: int
+
+
+@dataclass(frozen=True)
+class Ingress:
+    enabled: bool
+    host: str
+    tls_secret_name: str
+    class_name: str
+    whitelist: tuple[str, ...]
+    allow_public: bool
+
+
+@dataclass(frozen=True)
+class MetalLB:
+    pool: str
+    addresses: tuple[str, ...]
+    namespace: str
+    auto_assign: bool
+
+
+@dataclass(frozen=True)
+class SyncPolicy:
+    automated: bool
+    prune: bool
+    self_heal: bool
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    cluster: Cluster
+    namespace: str
+    production_like: bool
+    replicas: int
+    image: Image
+    model_name: str
+    tracking_uri: str
+    serving: Serving
+    ingress: Ingress
+    metallb: MetalLB
+    secret_name: str
+    sync_policy: SyncPolicy
+    helm_values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The whole spec; `source` is its path relative to the repository root."""
+
+    source: str
+    repo_url: str
+    target_revision: str
+    argocd_namespace: str
+    project: str
+    app_name: str
+    environments: tuple[Environment, ...]
+
+    def environment(self, name: str) -> Environment:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(env.name for env in self.environments)
+
+
+def is_production_like_name(name: str) -> bool:
+    return name == "prod" or name.startswith(("prod-", "production"))
+
+
+def build_environment(name: str, data: dict[str, Any], app_image: dict[str, Any]) -> Environment:
+    """Build from a merged, schema-valid mapping."""
+    cluster = data["cluster"]
+    serving = data["serving"]
+    ingress = data.get("ingress", {})
+    metallb = data["metallb"]
+    sync = data["syncPolicy"]
+    image = {**app_image, **data.get("image", {})}
+    return Environment(
+        name=name,
+        cluster=Cluster(cluster["name"], cluster["server"], cluster.get("kubeContext")),
+        namespace=data["namespace"],
+        production_like=data.get("productionLike", is_production_like_name(name)),
+        replicas=data["replicas"],
+        image=Image(image["repository"], image.get("tag", "")),
+        model_name=data["model"]["name"],
+        tracking_uri=data["mlflow"]["trackingUri"],
+        serving=Serving(
+            mode=serving["mode"],
+            default_alias=serving["defaultAlias"],
+            canary_percent=serving["canaryPercent"],
+            ab_split_percent=serving["abSplitPercent"],
+            shadow_alias=serving.get("shadowAlias"),
+            poll_interval_seconds=serving.get("pollIntervalSeconds", 30),
+        ),
+        ingress=Ingress(
+            enabled=ingress.get("enabled", True),
+            host=ingress.get("host", ""),
+            tls_secret_name=ingress.get("tlsSecretName", ""),
+            class_name=ingress.get("className", "nginx"),
+            whitelist=tuple(ingress.get("whitelist", ())),
+            allow_public=ingress.get("allowPublic", False),
+        ),
+        metallb=MetalLB(
+            pool=metallb["pool"],
+            addresses=tuple(metallb["addresses"]),
+            namespace=metallb.get("namespace", "metallb-system"),
+            auto_assign=metallb.get("autoAssign", True),
+        ),
+        secret_name=data["secrets"]["name"],
+        sync_policy=SyncPolicy(sync["automated"], sync["prune"], sync["selfHeal"]),
+        helm_values=data.get("helmValues", {}),
+    )

@@ -1,0 +1,71 @@
+"""apps/fastapi/values/<env>.yaml: the Helm values Argo CD layers on the chart's defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.model import Environment, Spec
+from generator.render.jinja import render_template
+from generator.spec import deep_merge
+
+VALUES_DIR = "apps/fastapi/values"
+WHITELIST_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
+
+_COMMENTS = {
+    "env": "The serving app's configuration; see apps/fastapi/README.md.",
+    "secret": "The name only: RELOAD_SECRET_TOKEN and SLACK_WEBHOOK_URL live in this Secret.",
+    "ingress": "ingress-nginx enforces the allow-list (its Service needs externalTrafficPolicy: Local).",
+}
+
+
+def values_path(env_name: str) -> str:
+    return f"{VALUES_DIR}/{env_name}.yaml"
+
+
+def app_environment(env: Environment) -> dict[str, str]:
+    """The serving app's environment variables, as the Deployment sets them."""
+    serving = env.serving
+    return {
+        "MLFLOW_TRACKING_URI": env.tracking_uri,
+        "MODEL_NAME": env.model_name,
+        "DEFAULT_ALIAS": serving.default_alias,
+        "ALIAS_SELECTION_MODE": serving.mode,
+        "CANARY_PERCENT": str(serving.canary_percent),
+        "AB_SPLIT_PERCENT": str(serving.ab_split_percent),
+        "SHADOW_ALIAS": serving.shadow_alias or "",
+        "ALIAS_POLL_INTERVAL_SECONDS": str(serving.poll_interval_seconds),
+    }
+
+
+def _ingress_values(env: Environment) -> dict[str, Any]:
+    ingress = env.ingress
+    if not ingress.enabled:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "className": ingress.class_name,
+        "host": ingress.host,
+        "tlsSecretName": ingress.tls_secret_name,
+        "annotations": {WHITELIST_ANNOTATION: ",".join(ingress.whitelist)},
+    }
+
+
+def build_values(env: Environment) -> dict[str, Any]:
+    """The environment's Helm values, with the spec's free-form helmValues merged last."""
+    base: dict[str, Any] = {
+        "image": {"repository": env.image.repository, "tag": env.image.tag},
+        "replicaCount": env.replicas,
+        "env": app_environment(env),
+        "secret": {"name": env.secret_name},
+        "ingress": _ingress_values(env),
+    }
+    return deep_merge(base, env.helm_values)
+
+
+def render_values(spec: Spec) -> dict[str, str]:
+    return {
+        values_path(env.name): render_template(
+            "values.yaml.j2", spec.source, env=env, values=build_values(env), comments=_COMMENTS
+        )
+        for env in spec.environments
+    }

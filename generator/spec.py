@@ -1,0 +1,211 @@
+"""Load the environments spec: YAML with positions, JSON Schema, defaults merged, typed model."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from generator.errors import SpecError
+from generator.findings import Finding, Severity
+from generator.model import Spec, build_environment
+from generator.yamlsource import PathPart, SourceDocument, format_path, load_document
+
+DEFAULT_SPEC = Path("environments/environments.yaml")
+
+# Stable ids of the spec's own checks (policies of the validator are GG1xx).
+SCHEMA_IDS = {
+    "syntax": "GG001",
+    "duplicate-key": "GG002",
+    "additionalProperties": "GG003",
+    "required": "GG004",
+    "type": "GG005",
+    "range": "GG006",
+    "enum": "GG007",
+    "pattern": "GG008",
+    "other": "GG009",
+}
+_RANGE_KEYWORDS = {"minimum", "maximum", "minItems", "maxItems", "minLength", "maxLength",
+                   "minProperties", "maxProperties", "exclusiveMinimum", "exclusiveMaximum"}
+
+
+@cache
+def spec_schema() -> dict[str, Any]:
+    text = resources.files("generator").joinpath("schemas/environments.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
+    schema = spec_schema()
+    resolved = {"$schema": schema["$schema"], "$defs": schema["$defs"],
+                "$ref": "#/$defs/resolvedEnvironment"}
+    return Draft202012Validator(schema), Draft202012Validator(resolved)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else (lists included) is replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_spec(path: Path, root: Path) -> tuple[Spec, SourceDocument]:
+    """Read and check the spec file; raise SpecError with every problem found."""
+    display = _display_path(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([_finding(display, 1, 1, "syntax", "", f"cannot read spec: {exc.strerror}")]) from exc
+    return parse_spec(text, display)
+
+
+def parse_spec(text: str, display: str) -> tuple[Spec, SourceDocument]:
+    doc, problems = load_document(text)
+    findings = [
+        _finding(display, p.position.line, p.position.column, p.kind, format_path(p.path), p.message)
+        for p in problems
+    ]
+    if doc.node is None or not isinstance(doc.data, dict):
+        if not findings:
+            findings.append(_finding(display, 1, 1, "type", "", "the spec must be a YAML mapping"))
+        raise SpecError(findings)
+    findings.extend(_schema_findings(doc, display))
+    if _mergeable(doc.data):
+        findings.extend(_resolved_findings(doc, display))
+    if findings:
+        raise SpecError(sorted(findings))
+    return _build_spec(doc.data, display), doc
+
+
+def _mergeable(data: dict[str, Any]) -> bool:
+    envs = data.get("environments")
+    defaults = data.get("defaults", {})
+    return (isinstance(envs, dict) and isinstance(defaults, dict)
+            and all(isinstance(env, dict) for env in envs.values()))
+
+
+def merged_environments(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    defaults = data.get("defaults") or {}
+    return {name: deep_merge(defaults, env or {}) for name, env in data["environments"].items()}
+
+
+def _build_spec(data: dict[str, Any], display: str) -> Spec:
+    argocd = data["argocd"]
+    envs = merged_environments(data)
+    return Spec(
+        source=display,
+        repo_url=data["repo"]["url"],
+        target_revision=data["repo"].get("targetRevision", "main"),
+        argocd_namespace=argocd.get("namespace", "argocd"),
+        project=argocd["project"],
+        app_name=data["app"]["name"],
+        environments=tuple(
+            build_environment(name, env, data["app"]["image"]) for name, env in envs.items()
+        ),
+    )
+
+
+def _schema_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
+    validator, _ = _validators()
+    for error in validator.iter_errors(doc.data):
+        yield from _error_findings(error, (), doc, display, ())
+
+
+def _resolved_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
+    _, validator = _validators()
+    for name, env in merged_environments(doc.data).items():
+        prefix: tuple[PathPart, ...] = ("environments", name)
+        for error in validator.iter_errors(env):
+            yield from _error_findings(error, prefix, doc, display, ("defaults",))
+
+
+def _error_findings(
+    error: ValidationError,
+    prefix: tuple[PathPart, ...],
+    doc: SourceDocument,
+    display: str,
+    fallback: tuple[PathPart, ...],
+) -> Iterator[Finding]:
+    if error.validator in ("if", "then", "allOf", "anyOf", "oneOf") and error.context:
+        for sub in error.context:
+            yield from _error_findings(sub, prefix, doc, display, fallback)
+        return
+    inner = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        extras = [k for k in error.instance if k not in allowed]
+        for key in extras:
+            yield _finding_at(doc, display, (*prefix, *inner, key), fallback, "additionalProperties",
+                              f"unknown field {key!r}{_did_you_mean(key, allowed)}")
+        return
+    if error.validator == "required":
+        message = str(error.message).replace("is a required property", "is required")
+    else:
+        message = _short_message(error)
+    yield _finding_at(doc, display, (*prefix, *inner), fallback, _kind_of(error), message)
+
+
+def _finding_at(
+    doc: SourceDocument,
+    display: str,
+    path: tuple[PathPart, ...],
+    fallback: tuple[PathPart, ...],
+    kind: str,
+    message: str,
+) -> Finding:
+    where = path
+    if fallback and not doc.has_path(path) and len(path) > 2:
+        # A merged value that came from `defaults`: point there when it exists.
+        from_defaults = (*fallback, *path[2:])
+        if doc.has_path(from_defaults):
+            where = from_defaults
+    pos = doc.position_of(where)
+    return _finding(display, pos.line, pos.column, kind, format_path(path), message)
+
+
+def _finding(display: str, line: int, column: int, kind: str, path: str, message: str) -> Finding:
+    return Finding(display, line, column, SCHEMA_IDS[kind], Severity.ERROR, path, message,
+                   "see the spec reference in README.md")
+
+
+def _kind_of(error: ValidationError) -> str:
+    keyword = str(error.validator)
+    if keyword in _RANGE_KEYWORDS:
+        return "range"
+    if keyword in ("enum", "const"):
+        return "enum"
+    if keyword in ("type", "pattern", "required", "additionalProperties"):
+        return keyword
+    return "other"
+
+
+def _short_message(error: ValidationError) -> str:
+    if error.validator == "pattern":
+        return f"{error.instance!r} does not match the pattern {error.validator_value!r}"
+    if error.validator == "propertyNames":
+        return f"{error.instance!r} is not a valid name"
+    return str(error.message)
+
+
+def _did_you_mean(key: str, allowed: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
+
+
+def _display_path(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
