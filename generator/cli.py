@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -25,12 +26,25 @@ def _reports_errors(func: F) -> F:
         except SpecError as exc:
             for finding in exc.findings:
                 click.echo(f"{finding.one_line()} [{finding.id}]", err=True)
-            click.echo(f"error: the spec is invalid ({len(exc.findings)} problem(s)); "
-                       "nothing was written", err=True)
+            click.echo(
+                f"error: the spec is invalid ({len(exc.findings)} problem(s)); nothing was written",
+                err=True,
+            )
             sys.exit(exc.exit_code)
         except GitopsgenError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a bug: say so plainly, traceback only on request
+            if os.environ.get("GITOPSGEN_DEBUG"):
+                raise
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(set GITOPSGEN_DEBUG=1 for a traceback)",
+                err=True,
+            )
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 
@@ -41,11 +55,15 @@ def _paths(root: Path | None, spec: Path | None) -> tuple[Path, Path]:
 
 
 root_option = click.option(
-    "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Repository root (default: the current directory).",
 )
 spec_option = click.option(
-    "--spec", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--spec",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="The environments spec (default: environments/environments.yaml under the root).",
 )
 
@@ -68,6 +86,8 @@ def render(spec: Path | None, root: Path | None, check: bool) -> None:
 
     base, spec_path = _paths(root, spec)
     result = render_repository(spec_path, base)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning.one_line()} [{warning.id}]", err=True)
     if check:
         stale = pending(result.changes)
         if stale:
@@ -81,6 +101,119 @@ def render(spec: Path | None, root: Path | None, check: bool) -> None:
         click.echo(f"{change.action.value:>9}  {change.path}")
     changed = sum(c.action is not Action.IDENTICAL for c in result.changes)
     click.echo(f"rendered {len(result.files)} file(s), {changed} changed")
+
+
+@cli.command()
+@spec_option
+@root_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="How findings are reported.",
+)
+@click.option(
+    "--kube-version",
+    default=None,
+    metavar="X.Y",
+    help="Kubernetes version whose schemas check the chart's manifests [default: 1.33].",
+)
+@click.option(
+    "--crd-dir",
+    "crd_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of upstream CRDs (repeatable); else $GITOPSGEN_CRD_DIR, else the cache.",
+)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@_reports_errors
+def validate(
+    spec: Path | None,
+    root: Path | None,
+    output_format: str,
+    kube_version: str | None,
+    crd_dirs: tuple[Path, ...],
+    paths: tuple[Path, ...],
+) -> None:
+    """Check the spec, drift, every rendered document, the real Helm render and extra PATHs."""
+    from generator.validate.kube import DEFAULT_KUBE_VERSION, available_versions, resolve_version
+    from generator.validate.report import REPORTERS
+    from generator.validate.run import ValidateOptions, default_crd_dirs, validate_repository
+
+    version = kube_version or DEFAULT_KUBE_VERSION
+    if resolve_version(version) is None:
+        raise click.BadParameter(
+            f"no schemas for {version}; available: {', '.join(available_versions())}",
+            param_hint="--kube-version",
+        )
+    base, spec_path = _paths(root, spec)
+    options = ValidateOptions(
+        base, spec_path, version, default_crd_dirs(list(crd_dirs)), list(paths)
+    )
+    findings = validate_repository(options)
+    click.echo(REPORTERS[output_format](findings), nl=False)
+    if any(f.is_error for f in findings):
+        sys.exit(1)
+
+
+@cli.command()
+@spec_option
+@root_option
+@click.argument("environment", required=False)
+@_reports_errors
+def preview(spec: Path | None, root: Path | None, environment: str | None) -> None:
+    """Print the Applications the ApplicationSets will create (expanded by Go templates)."""
+    import yaml
+
+    from generator.pipeline import render_repository
+    from generator.validate.preview import preview_applicationset
+    from generator.yamlsource import FastLoader
+
+    base, spec_path = _paths(root, spec)
+    result = render_repository(spec_path, base)
+    if environment is not None and environment not in result.spec.names:
+        raise click.BadParameter(
+            f"unknown environment {environment!r}; known: {', '.join(result.spec.names)}",
+            param_hint="ENVIRONMENT",
+        )
+    apps = []
+    for path, text in result.files.items():
+        for doc in yaml.load_all(text, Loader=FastLoader):
+            if isinstance(doc, dict) and doc.get("kind") == "ApplicationSet":
+                expanded = preview_applicationset(doc, path)
+                for finding in expanded.findings:
+                    click.echo(f"{finding.one_line()} [{finding.id}]", err=True)
+                apps.extend(expanded.applications)
+    if environment is not None:
+        apps = [
+            a
+            for a in apps
+            if a["metadata"].get("labels", {}).get("gitopsgen.io/environment") == environment
+        ]
+    click.echo(yaml.safe_dump_all(apps, sort_keys=False), nl=False)
+
+
+@cli.group()
+def schemas() -> None:
+    """Upstream CRD schemas used by `validate`."""
+
+
+@schemas.command("fetch")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to store them [default: ~/.cache/gitopsgen/crds].",
+)
+@_reports_errors
+def schemas_fetch(dest: Path | None) -> None:
+    """Download the pinned upstream Argo CD and MetalLB CRDs into the cache."""
+    from generator.validate.fetch import fetch_crds
+
+    for path in fetch_crds(dest):
+        click.echo(f"fetched  {path}")
 
 
 def main() -> None:

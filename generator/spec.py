@@ -31,8 +31,18 @@ SCHEMA_IDS = {
     "pattern": "GG008",
     "other": "GG009",
 }
-_RANGE_KEYWORDS = {"minimum", "maximum", "minItems", "maxItems", "minLength", "maxLength",
-                   "minProperties", "maxProperties", "exclusiveMinimum", "exclusiveMaximum"}
+_RANGE_KEYWORDS = {
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+    "minProperties",
+    "maxProperties",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+}
 
 
 @cache
@@ -45,8 +55,11 @@ def spec_schema() -> dict[str, Any]:
 @cache
 def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
     schema = spec_schema()
-    resolved = {"$schema": schema["$schema"], "$defs": schema["$defs"],
-                "$ref": "#/$defs/resolvedEnvironment"}
+    resolved = {
+        "$schema": schema["$schema"],
+        "$defs": schema["$defs"],
+        "$ref": "#/$defs/resolvedEnvironment",
+    }
     return Draft202012Validator(schema), Draft202012Validator(resolved)
 
 
@@ -67,14 +80,18 @@ def load_spec(path: Path, root: Path) -> tuple[Spec, SourceDocument]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SpecError([_finding(display, 1, 1, "syntax", "", f"cannot read spec: {exc.strerror}")]) from exc
+        raise SpecError(
+            [_finding(display, 1, 1, "syntax", "", f"cannot read spec: {exc.strerror}")]
+        ) from exc
     return parse_spec(text, display)
 
 
 def parse_spec(text: str, display: str) -> tuple[Spec, SourceDocument]:
     doc, problems = load_document(text)
     findings = [
-        _finding(display, p.position.line, p.position.column, p.kind, format_path(p.path), p.message)
+        _finding(
+            display, p.position.line, p.position.column, p.kind, format_path(p.path), p.message
+        )
         for p in problems
     ]
     if doc.node is None or not isinstance(doc.data, dict):
@@ -92,8 +109,11 @@ def parse_spec(text: str, display: str) -> tuple[Spec, SourceDocument]:
 def _mergeable(data: dict[str, Any]) -> bool:
     envs = data.get("environments")
     defaults = data.get("defaults", {})
-    return (isinstance(envs, dict) and isinstance(defaults, dict)
-            and all(isinstance(env, dict) for env in envs.values()))
+    return (
+        isinstance(envs, dict)
+        and isinstance(defaults, dict)
+        and all(isinstance(env, dict) for env in envs.values())
+    )
 
 
 def merged_environments(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -147,8 +167,14 @@ def _error_findings(
         allowed = sorted((error.schema.get("properties") or {}).keys())
         extras = [k for k in error.instance if k not in allowed]
         for key in extras:
-            yield _finding_at(doc, display, (*prefix, *inner, key), fallback, "additionalProperties",
-                              f"unknown field {key!r}{_did_you_mean(key, allowed)}")
+            yield _finding_at(
+                doc,
+                display,
+                (*prefix, *inner, key),
+                fallback,
+                "additionalProperties",
+                f"unknown field {key!r}{_did_you_mean(key, allowed)}",
+            )
         return
     if error.validator == "required":
         message = str(error.message).replace("is a required property", "is required")
@@ -176,8 +202,16 @@ def _finding_at(
 
 
 def _finding(display: str, line: int, column: int, kind: str, path: str, message: str) -> Finding:
-    return Finding(display, line, column, SCHEMA_IDS[kind], Severity.ERROR, path, message,
-                   "see the spec reference in README.md")
+    return Finding(
+        display,
+        line,
+        column,
+        SCHEMA_IDS[kind],
+        Severity.ERROR,
+        path,
+        message,
+        "see the spec reference in README.md",
+    )
 
 
 def _kind_of(error: ValidationError) -> str:

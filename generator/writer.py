@@ -6,13 +6,14 @@ place, and if a move fails, everything already moved is put back.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from generator.errors import WriteError
@@ -20,7 +21,7 @@ from generator.render import OUTPUT_DIRS
 from generator.render.jinja import HEADER_MARK
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     IDENTICAL = "identical"
@@ -85,7 +86,7 @@ def pending(changes: Iterable[FileChange]) -> list[FileChange]:
 
 
 def unified_diff(changes: Iterable[FileChange]) -> str:
-    chunks = []
+    chunks: list[str] = []
     for change in pending(changes):
         chunks.extend(
             difflib.unified_diff(
@@ -132,7 +133,7 @@ def _swap_in(
             if change.action is Action.DELETE:
                 target.unlink()
             else:
-                os.replace(staging[change.path], target)
+                staging[change.path].replace(target)
             moved.append(target)
     except OSError as exc:
         _roll_back(moved, backups, created_dirs)
@@ -187,10 +188,8 @@ def _roll_back(moved: list[Path], backups: dict[Path, Path], created_dirs: list[
 
 def _remove_dirs(created: list[Path]) -> None:
     for path in reversed(created):
-        try:
+        with contextlib.suppress(OSError):
             path.rmdir()
-        except OSError:
-            pass
 
 
 def _remove_empty_dirs(root: Path, deleted: list[Path]) -> None:

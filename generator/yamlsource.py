@@ -18,6 +18,9 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 PathPart = str | int
 
+__all__ = ["FastLoader", "PathPart", "Position", "SourceDocument", "YamlProblem",
+           "format_path", "load_document", "load_documents", "position_from_mark"]
+
 
 @dataclass(frozen=True)
 class Position:
@@ -112,9 +115,8 @@ def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node, yaml.Node] | Non
         for key, value in reversed(node.value):  # the last duplicate wins, as in the data
             if str(key.value) == str(part):
                 return key, value
-    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-        if 0 <= part < len(node.value):
-            return node.value[part], node.value[part]
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part], node.value[part]
     return None
 
 
@@ -139,7 +141,9 @@ def _position(node: yaml.Node | None, path: Sequence[PathPart]) -> Position:
             break
         key, current = found
         # A scalar points at its value; a missing child points at its parent's key.
-        mark = current.start_mark if not isinstance(current, yaml.CollectionNode) else key.start_mark
+        mark = (
+            current.start_mark if not isinstance(current, yaml.CollectionNode) else key.start_mark
+        )
     return position_from_mark(mark)
 
 

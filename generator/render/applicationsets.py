@@ -29,7 +29,10 @@ def sync_patch(create_namespace: bool) -> str:
 def render_applicationsets(spec: Spec) -> dict[str, str]:
     return {
         FASTAPI_APPSET: render_template(
-            "applicationset-fastapi.yaml.j2", spec.source, spec=spec, chart_path=CHART_PATH,
+            "applicationset-fastapi.yaml.j2",
+            spec.source,
+            spec=spec,
+            chart_path=CHART_PATH,
             sync_patch=sync_patch(True),
         ),
         METALLB_APPSET: render_template(

@@ -14,7 +14,8 @@ WHITELIST_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
 _COMMENTS = {
     "env": "The serving app's configuration; see apps/fastapi/README.md.",
     "secret": "The name only: RELOAD_SECRET_TOKEN and SLACK_WEBHOOK_URL live in this Secret.",
-    "ingress": "ingress-nginx enforces the allow-list (its Service needs externalTrafficPolicy: Local).",
+    "ingress": "ingress-nginx enforces the allow-list; its Service needs "
+    "externalTrafficPolicy: Local.",
 }
 
 

@@ -1,0 +1,1 @@
+"""The validator: spec policies, drift, schemas of every rendered document, the real Helm render."""

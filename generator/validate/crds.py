@@ -1,0 +1,144 @@
+"""Upstream CRDs as JSON Schemas, checked the way the API server would.
+
+The API server prunes nulls, applies the schema's defaults, ignores `status` where the CRD has a
+status subresource, and (since 1.25, with fieldValidation=Strict as kubectl does) rejects unknown
+fields. Plain JSON Schema does none of that, so we convert each `openAPIV3Schema` once: add
+`additionalProperties: false` to structural objects, map the `x-kubernetes-*` extensions, and
+keep the defaults so documents can be defaulted before they are checked. CEL rules are not run.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.yamlsource import FastLoader
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one compiled validator per schema
+class CrdSchema:
+    api_version: str
+    kind: str
+    schema: dict[str, Any]
+    status_subresource: bool
+    source: str
+
+
+def crd_dirs_from_env() -> list[Path]:
+    value = os.environ.get("GITOPSGEN_CRD_DIR", "")
+    return [Path(p) for p in value.split(os.pathsep) if p]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gitopsgen" / "crds"
+
+
+def load_crd_dirs(dirs: Iterable[Path]) -> dict[tuple[str, str], CrdSchema]:
+    """(apiVersion, kind) -> schema, for every served version of every CRD below `dirs`."""
+    out: dict[tuple[str, str], CrdSchema] = {}
+    for folder in dirs:
+        for path in sorted(folder.rglob("*.y*ml")):
+            for crd in _load_crd_file(str(path.resolve()), path.stat().st_mtime_ns):
+                out.setdefault((crd.api_version, crd.kind), crd)
+    return out
+
+
+@cache
+def _load_crd_file(path: str, _mtime: int) -> tuple[CrdSchema, ...]:
+    with Path(path).open(encoding="utf-8") as handle:
+        docs = list(yaml.load_all(handle, Loader=FastLoader))
+    found = []
+    for doc in docs:
+        if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = doc.get("spec", {})
+        group, kind = spec.get("group", ""), spec.get("names", {}).get("kind", "")
+        for version in spec.get("versions", []):
+            raw = (version.get("schema") or {}).get("openAPIV3Schema")
+            if not version.get("served", True) or raw is None:
+                continue
+            found.append(
+                CrdSchema(
+                    api_version=f"{group}/{version['name']}",
+                    kind=kind,
+                    schema=to_json_schema(raw),
+                    status_subresource="status" in (version.get("subresources") or {}),
+                    source=path,
+                )
+            )
+    return tuple(found)
+
+
+def to_json_schema(node: Any) -> Any:
+    """An OpenAPI v3 structural schema as a strict JSON Schema (a new object)."""
+    if isinstance(node, list):
+        return [to_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {
+        k: to_json_schema(v)
+        for k, v in node.items()
+        if not k.startswith("x-kubernetes-") and k != "nullable"
+    }
+    if node.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    preserve = node.get("x-kubernetes-preserve-unknown-fields")
+    if out.get("type") == "object" and "properties" in out and not preserve:
+        out.setdefault("additionalProperties", False)
+    if node.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    if "metadata" in out.get("properties", {}) and out["properties"]["metadata"] == {
+        "type": "object"
+    }:
+        out["properties"]["metadata"] = {
+            "type": "object"
+        }  # ObjectMeta is checked by our own schema
+    return out
+
+
+def prune_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: prune_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [prune_nulls(v) for v in value]
+    return value
+
+
+def apply_defaults(value: Any, schema: Any) -> Any:
+    """Fill in the schema's `default`s for absent fields, as the API server does before checking."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        out = copy.copy(value)
+        for name, sub in (schema.get("properties") or {}).items():
+            if name not in out and isinstance(sub, dict) and "default" in sub:
+                out[name] = copy.deepcopy(sub["default"])
+            if name in out:
+                out[name] = apply_defaults(out[name], sub)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for name in out:
+                if name not in (schema.get("properties") or {}):
+                    out[name] = apply_defaults(out[name], extra)
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [apply_defaults(item, schema["items"]) for item in value]
+    return value
+
+
+def prepare_document(doc: dict[str, Any], crd: CrdSchema) -> dict[str, Any]:
+    """What the API server would check: nulls pruned, defaults applied, status dropped."""
+    data = prune_nulls(doc)
+    if crd.status_subresource:
+        data.pop("status", None)
+    result: dict[str, Any] = apply_defaults(data, crd.schema)
+    return result

@@ -1,0 +1,202 @@
+"""Check Kubernetes documents against every schema that knows their kind, with file and line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from generator.findings import Finding, Severity
+from generator.validate.crds import CrdSchema, prepare_document, prune_nulls
+from generator.validate.kube import kube_validator
+from generator.yamlsource import PathPart, SourceDocument, format_path, load_documents
+
+OWN_SCHEMA_FILES = {
+    "argoproj.io/v1alpha1": "argoproj.io_v1alpha1.json",
+    "metallb.io/v1beta1": "metallb.io_v1beta1.json",
+}
+
+
+@cache
+def _own_defs(api_version: str) -> dict[str, Any] | None:
+    name = OWN_SCHEMA_FILES.get(api_version)
+    if name is None:
+        return None
+    schema: dict[str, Any] = json.loads(
+        resources.files("generator").joinpath(f"schemas/{name}").read_text()
+    )
+    return schema
+
+
+@cache
+def own_validator(api_version: str, kind: str) -> Draft202012Validator | None:
+    schema = _own_defs(api_version)
+    if schema is None or kind not in schema["$defs"]:
+        return None
+    return Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{kind}"})
+
+
+@cache
+def _crd_validator(crd: CrdSchema) -> Draft202012Validator:
+    return Draft202012Validator(crd.schema)
+
+
+@dataclass
+class SchemaSet:
+    """Everything a document may be checked against in one run."""
+
+    kube_version: str
+    crds: dict[tuple[str, str], CrdSchema] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """Where a document comes from, for messages: its file and a label for the resource."""
+
+    file: str
+    label: str = ""
+    line_offset: int = 0
+
+
+def check_text(text: str, ref: DocumentRef, schemas: SchemaSet) -> list[Finding]:
+    """Every document of a YAML stream: parse errors, then each document's schema findings."""
+    docs, problems = load_documents(text)
+    findings = [
+        Finding(
+            ref.file,
+            p.position.line + ref.line_offset,
+            p.position.column,
+            "GG309",
+            Severity.ERROR,
+            format_path(p.path),
+            p.message,
+            "fix the YAML",
+        )
+        for p in problems
+    ]
+    for doc in docs:
+        if doc.data is None:
+            continue
+        findings.extend(check_document(doc, ref, schemas))
+    return findings
+
+
+def check_document(doc: SourceDocument, ref: DocumentRef, schemas: SchemaSet) -> list[Finding]:
+    data = doc.data
+    if not isinstance(data, dict) or "apiVersion" not in data or "kind" not in data:
+        return [
+            _at(
+                doc,
+                ref,
+                (),
+                "GG301",
+                Severity.ERROR,
+                "not a Kubernetes object: apiVersion and kind are required",
+            )
+        ]
+    api_version, kind = str(data["apiVersion"]), str(data["kind"])
+    resource = _resource_name(data)
+    findings: list[Finding] = []
+    checked = False
+    own = own_validator(api_version, kind)
+    if own is not None:
+        checked = True
+        findings.extend(_schema_findings(own, prune_nulls(data), doc, ref, "GG301", resource))
+    crd = schemas.crds.get((api_version, kind))
+    if crd is not None:
+        checked = True
+        prepared = prepare_document(data, crd)
+        findings.extend(
+            _schema_findings(_crd_validator(crd), prepared, doc, ref, "GG302", resource)
+        )
+    kube = kube_validator(schemas.kube_version, api_version, kind)
+    if kube is not None:
+        checked = True
+        findings.extend(_schema_findings(kube, prune_nulls(data), doc, ref, "GG304", resource))
+    if not checked:
+        findings.append(
+            _at(
+                doc,
+                ref,
+                (),
+                "GG305",
+                Severity.SKIPPED,
+                f"{resource}: no schema for {api_version} {kind}; not checked",
+            )
+        )
+    return findings
+
+
+def _resource_name(data: dict[str, Any]) -> str:
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    return f"{data['kind']}/{(meta or {}).get('name', '?')}"
+
+
+def _schema_findings(
+    validator: Draft202012Validator,
+    data: Any,
+    doc: SourceDocument,
+    ref: DocumentRef,
+    finding_id: str,
+    resource: str,
+) -> Iterator[Finding]:
+    if validator.is_valid(data):  # the fast path; errors are collected only for a failing doc
+        return
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        yield from _error_findings(error, doc, ref, finding_id, resource)
+
+
+def _error_findings(
+    error: ValidationError, doc: SourceDocument, ref: DocumentRef, finding_id: str, resource: str
+) -> Iterator[Finding]:
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = (error.schema.get("properties") or {}) if isinstance(error.schema, dict) else {}
+        for key in [k for k in error.instance if k not in known]:
+            yield _at(
+                doc,
+                ref,
+                (*path, key),
+                finding_id,
+                Severity.ERROR,
+                f"{resource}: unknown field {key!r}",
+            )
+        return
+    message = error.message
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        best = min(error.context, key=lambda e: len(list(e.absolute_path)))
+        message = f"{message} ({best.message})"
+    yield _at(doc, ref, path, finding_id, Severity.ERROR, f"{resource}: {_shorten(message)}")
+
+
+def _shorten(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+def _at(
+    doc: SourceDocument,
+    ref: DocumentRef,
+    path: tuple[PathPart, ...],
+    finding_id: str,
+    severity: Severity,
+    message: str,
+) -> Finding:
+    pos = doc.position_of(path)
+    field_path = format_path(path)
+    if ref.label:
+        field_path = f"{ref.label}: {field_path}" if field_path else ref.label
+    return Finding(
+        ref.file,
+        pos.line + ref.line_offset,
+        pos.column,
+        finding_id,
+        severity,
+        field_path,
+        message,
+        "see the schema of this kind",
+    )

@@ -1,0 +1,153 @@
+"""The chart rendered for real (Helm v4, embedded by helm-python-sdk) with each environment's
+values, as Argo CD would: chart defaults, then apps/fastapi/values/<env>.yaml."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.findings import Finding, Severity
+from generator.model import Environment, Spec
+from generator.render.applicationsets import CHART_PATH
+from generator.render.values import values_path
+from generator.validate.documents import DocumentRef, SchemaSet, check_text
+from generator.yamlsource import FastLoader, load_document
+
+_SCHEMA_ERROR_PATH = re.compile(r"at '(/[^']*)'")
+
+
+@dataclass(frozen=True)
+class ChartRender:
+    env: str
+    manifests: dict[str, str]  # template path inside the chart -> rendered text
+    findings: list[Finding]
+
+
+def render_chart(root: Path, env: Environment, values_text: str, namespace: str) -> ChartRender:
+    """Render the chart with the environment's values; Helm's own errors become findings."""
+    import helm_python as helm  # heavy: loads the Helm shared library
+
+    values_file = values_path(env.name)
+    values = yaml.load(values_text, Loader=FastLoader) or {}
+    try:
+        chart = helm.Chart.load(root / CHART_PATH)
+        rendered = chart.render(values, name=_release_name(), namespace=namespace, is_install=True)
+    except helm.HelmValuesError as exc:
+        return ChartRender(env.name, {}, [_values_finding(values_file, values_text, str(exc))])
+    except helm.HelmError as exc:
+        return ChartRender(
+            env.name,
+            {},
+            [
+                Finding(
+                    f"{CHART_PATH}/Chart.yaml",
+                    1,
+                    0,
+                    "GG303",
+                    Severity.ERROR,
+                    env.name,
+                    f"Helm could not render the chart with {values_file}: {_first_lines(str(exc))}",
+                    "run `helm template` on the chart to see the template error",
+                )
+            ],
+        )
+    manifests = {
+        name.split("/", 1)[1] if "/" in name else name: text
+        for name, text in sorted(rendered.items())
+        if not name.endswith("NOTES.txt")
+    }
+    return ChartRender(env.name, manifests, [])
+
+
+def _release_name() -> str:
+    return "fastapi"
+
+
+def _first_lines(text: str, count: int = 6) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()[:count])
+
+
+def _values_finding(values_file: str, values_text: str, message: str) -> Finding:
+    """A values.schema.json failure, pointed at the value in the values file when it is there."""
+    doc, _ = load_document(values_text)
+    line, path = 1, ""
+    match = _SCHEMA_ERROR_PATH.search(message)
+    if match:
+        parts = [p for p in match.group(1).split("/") if p]
+        path = ".".join(parts)
+        parsed: list[str | int] = [int(p) if p.isdigit() else p for p in parts]
+        line = doc.position_of(parsed).line
+    return Finding(
+        values_file,
+        line,
+        0,
+        "GG303",
+        Severity.ERROR,
+        path,
+        f"the chart's values.schema.json rejects the values: {_first_lines(message)}",
+        "fix the field in the spec (helmValues or the field it comes from)",
+    )
+
+
+def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSet) -> list[Finding]:
+    """Render per environment and check every manifest strictly against the Kubernetes schemas."""
+    findings: list[Finding] = []
+    for env in spec.environments:
+        values_text = files[values_path(env.name)]
+        result = render_chart(root, env, values_text, env.namespace)
+        findings.extend(result.findings)
+        for template, text in result.manifests.items():
+            ref = DocumentRef(f"{CHART_PATH}/{template}", label=f"{env.name}")
+            findings.extend(check_text(text, ref, schemas))
+        findings.extend(_replicas_with_rwo(env, result, values_path(env.name)))
+    return findings
+
+
+def _documents(result: ChartRender) -> Iterator[dict[str, Any]]:
+    for text in result.manifests.values():
+        for doc in yaml.load_all(text, Loader=FastLoader):
+            if isinstance(doc, dict):
+                yield doc
+
+
+def _replicas_with_rwo(
+    env: Environment, result: ChartRender, values_file: str
+) -> Iterator[Finding]:
+    docs = list(_documents(result))
+    replicas = max(
+        (d.get("spec", {}).get("replicas") or 1 for d in docs if d.get("kind") == "Deployment"),
+        default=1,
+    )
+    rwo = any(
+        "ReadWriteOnce" in (d.get("spec", {}).get("accessModes") or [])
+        for d in docs
+        if d.get("kind") == "PersistentVolumeClaim"
+    )
+    if replicas > 1 and rwo:
+        yield Finding(
+            values_file,
+            1,
+            0,
+            "GG113",
+            Severity.WARNING,
+            f"{env.name}: persistence",
+            f"{replicas} replicas share a ReadWriteOnce log volume: pods on other nodes "
+            "cannot mount it",
+            "use ReadWriteMany, or one replica, or turn persistence off",
+        )
+
+
+def lint_chart(root: Path, values_text: str) -> list[str]:
+    """`helm lint --strict` messages for the chart with these values (empty when clean)."""
+    import helm_python as helm
+
+    values = yaml.load(values_text, Loader=FastLoader) or {}
+    report = helm.lint(root / CHART_PATH, values, strict=True)
+    return [f"{m['path']}: {m['error']}" for m in report.get("messages", [])] + list(
+        report.get("errors", [])
+    )

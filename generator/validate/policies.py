@@ -1,0 +1,352 @@
+"""gitopsgen's own policies over the spec (GG1xx). Percentages, aliases and modes are the spec
+schema's job and are not checked again here."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+from urllib.parse import urlparse
+
+from generator.findings import Finding, Severity
+from generator.model import Environment, Spec
+from generator.yamlsource import PathPart, SourceDocument, format_path
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+SECRET_KEYS = ("RELOAD_SECRET_TOKEN", "SLACK_WEBHOOK_URL")
+SECRET_PATTERNS = (
+    re.compile(r"hooks\.slack\.com/services/\S+"),
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]{10,}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    severity: Severity
+    summary: str
+
+
+POLICIES = {
+    p.id: p
+    for p in (
+        Policy(
+            "GG101",
+            Severity.ERROR,
+            "production-like environments need a non-empty ingress allow-list",
+        ),
+        Policy(
+            "GG102",
+            Severity.ERROR,
+            "0.0.0.0/0 or ::/0 in an allow-list needs ingress.allowPublic: true",
+        ),
+        Policy("GG103", Severity.ERROR, "every allow-list entry is a CIDR without host bits set"),
+        Policy(
+            "GG104",
+            Severity.ERROR,
+            "every MetalLB address is a CIDR or a start-end range of one family",
+        ),
+        Policy(
+            "GG105",
+            Severity.ERROR,
+            "MetalLB pools of environments sharing a cluster do not overlap",
+        ),
+        Policy("GG106", Severity.ERROR, "namespaces are unique per cluster"),
+        Policy("GG107", Severity.ERROR, "ingress hosts are unique"),
+        Policy("GG108", Severity.ERROR, "every L2Advertisement names pools that exist"),
+        Policy(
+            "GG109", Severity.ERROR, "MetalLB annotations use metallb.io/, not metallb.universe.tf/"
+        ),
+        Policy("GG110", Severity.ERROR, "the MLflow tracking URI is an http(s) URL"),
+        Policy(
+            "GG111",
+            Severity.ERROR,
+            "image tags are pinned (not empty, not latest) in production-like "
+            "environments; a warning elsewhere",
+        ),
+        Policy("GG112", Severity.ERROR, "no secret values in the spec or rendered files"),
+        Policy("GG113", Severity.WARNING, "several replicas with a ReadWriteOnce log volume"),
+        Policy("GG114", Severity.ERROR, "the AppProject is not `default`"),
+    )
+}
+
+
+class SpecLocator:
+    """Finds the line of an environment's field, in the environment or else in `defaults`."""
+
+    def __init__(self, spec: Spec, doc: SourceDocument) -> None:
+        self.spec = spec
+        self.doc = doc
+
+    def finding(
+        self,
+        policy_id: str,
+        path: tuple[PathPart, ...],
+        message: str,
+        hint: str,
+        severity: Severity | None = None,
+    ) -> Finding:
+        where = path
+        if path[:1] == ("environments",) and not self.doc.has_path(path):
+            from_defaults = ("defaults", *path[2:])
+            if self.doc.has_path(from_defaults):
+                where = from_defaults
+        pos = self.doc.position_of(where)
+        return Finding(
+            self.spec.source,
+            pos.line,
+            pos.column,
+            policy_id,
+            severity or POLICIES[policy_id].severity,
+            format_path(path),
+            message,
+            hint,
+        )
+
+
+def env_path(env: Environment, *rest: PathPart) -> tuple[PathPart, ...]:
+    return ("environments", env.name, *rest)
+
+
+def parse_cidr(text: str) -> tuple[IpNetwork | None, str]:
+    """(network, problem): a problem is empty when the text is a CIDR without host bits."""
+    try:
+        strict = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return None, f"{text!r} is not a CIDR"
+        return loose, f"{text!r} has host bits set; the network is {loose}"
+    return strict, ""
+
+
+def parse_pool_entry(text: str) -> tuple[tuple[IpAddress, IpAddress] | None, str]:
+    """A MetalLB address (CIDR or start-end range) as its first and last address."""
+    if "-" in text:
+        start_text, _, end_text = text.partition("-")
+        try:
+            start = ipaddress.ip_address(start_text.strip())
+            end = ipaddress.ip_address(end_text.strip())
+        except ValueError:
+            return None, f"{text!r} is not a range of two IP addresses"
+        if start.version != end.version:
+            return None, f"{text!r} mixes IPv4 and IPv6"
+        if int(start) > int(end):
+            return None, f"{text!r} starts after it ends"
+        return (start, end), ""
+    network, problem = parse_cidr(text)
+    if network is None or problem:
+        return None, problem
+    return (network.network_address, network.broadcast_address), ""
+
+
+def check_allow_list(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    for env in spec.environments:
+        ingress = env.ingress
+        if not ingress.enabled:
+            continue
+        if env.production_like and not ingress.whitelist:
+            yield at.finding(
+                "GG101",
+                env_path(env, "ingress", "whitelist"),
+                f"{env.name} is production-like and its ingress allows every address",
+                "list the client networks in ingress.whitelist",
+            )
+        for index, entry in enumerate(ingress.whitelist):
+            path = env_path(env, "ingress", "whitelist", index)
+            network, problem = parse_cidr(entry)
+            if problem:
+                yield at.finding(
+                    "GG103",
+                    path,
+                    problem,
+                    f"use {network}" if network else "use a CIDR like 10.0.0.0/8",
+                )
+            if network is not None and network.prefixlen == 0 and not ingress.allow_public:
+                yield at.finding(
+                    "GG102",
+                    path,
+                    f"{entry} opens the service to the whole internet",
+                    "narrow it, or set ingress.allowPublic: true on purpose",
+                )
+
+
+def _pool_ranges(
+    env: Environment, at: SpecLocator, problems: list[Finding]
+) -> list[tuple[int, int, int, str]]:
+    ranges: list[tuple[int, int, int, str]] = []
+    for index, entry in enumerate(env.metallb.addresses):
+        parsed, problem = parse_pool_entry(entry)
+        if parsed is None:
+            problems.append(
+                at.finding(
+                    "GG104",
+                    env_path(env, "metallb", "addresses", index),
+                    problem,
+                    "use a CIDR or first-last, e.g. 10.0.0.10-10.0.0.30",
+                )
+            )
+            continue
+        first, last = parsed
+        ranges.append((first.version, int(first), int(last), entry))
+    return ranges
+
+
+def check_pools(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    problems: list[Finding] = []
+    ranges = {env.name: _pool_ranges(env, at, problems) for env in spec.environments}
+    yield from problems
+    for a, b in combinations(spec.environments, 2):
+        if a.cluster.server != b.cluster.server:
+            continue
+        if a.metallb.pool == b.metallb.pool and a.metallb.namespace == b.metallb.namespace:
+            yield at.finding(
+                "GG105",
+                env_path(b, "metallb", "pool"),
+                f"{b.name} and {a.name} share the cluster and the pool name {b.metallb.pool!r}",
+                "give each environment its own pool",
+            )
+        for va, lo_a, hi_a, text_a in ranges[a.name]:
+            for vb, lo_b, hi_b, text_b in ranges[b.name]:
+                if va == vb and lo_a <= hi_b and lo_b <= hi_a:
+                    yield at.finding(
+                        "GG105",
+                        env_path(b, "metallb", "addresses"),
+                        f"{text_b} of {b.name} overlaps {text_a} of {a.name} on the same cluster",
+                        "use disjoint address ranges",
+                    )
+
+
+def check_unique(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    namespaces: dict[tuple[str, str], str] = {}
+    hosts: dict[str, str] = {}
+    for env in spec.environments:
+        key = (env.cluster.server, env.namespace)
+        if key in namespaces:
+            yield at.finding(
+                "GG106",
+                env_path(env, "namespace"),
+                f"namespace {env.namespace!r} is also used by {namespaces[key]} "
+                "on the same cluster",
+                "give each environment its own namespace",
+            )
+        namespaces.setdefault(key, env.name)
+        if env.ingress.enabled:
+            if env.ingress.host in hosts:
+                yield at.finding(
+                    "GG107",
+                    env_path(env, "ingress", "host"),
+                    f"host {env.ingress.host!r} is also used by {hosts[env.ingress.host]}",
+                    "give each environment its own host",
+                )
+            hosts.setdefault(env.ingress.host, env.name)
+
+
+def check_tracking_uri(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    for env in spec.environments:
+        url = urlparse(env.tracking_uri)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            yield at.finding(
+                "GG110",
+                env_path(env, "mlflow", "trackingUri"),
+                f"{env.tracking_uri!r} is not an http(s) URL",
+                "use the MLflow server's URL, e.g. http://mlflow.mlflow.svc:5000",
+            )
+
+
+def check_image_tags(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    for env in spec.environments:
+        tag = env.image.tag
+        if tag and tag != "latest":
+            continue
+        severity = Severity.ERROR if env.production_like else Severity.WARNING
+        what = "has no image tag" if not tag else "runs the image tag 'latest'"
+        yield at.finding(
+            "GG111",
+            env_path(env, "image", "tag"),
+            f"{env.name} {what}",
+            "pin a version or a commit SHA tag",
+            severity,
+        )
+
+
+def check_project(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    if spec.project == "default":
+        yield at.finding(
+            "GG114",
+            ("argocd", "project"),
+            "the AppProject `default` is shared with other teams' applications",
+            "name a project of your own, e.g. mlops-serving",
+        )
+
+
+def secret_findings_in(
+    value: Any, path: tuple[PathPart, ...]
+) -> Iterator[tuple[tuple[PathPart, ...], str]]:
+    """(path, what) for every secret-looking key or value inside `value`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if str(key) in SECRET_KEYS and item not in (None, ""):
+                yield (*path, key), f"{key} has a value here; it belongs in the Secret only"
+            else:
+                yield from secret_findings_in(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from secret_findings_in(item, (*path, index))
+    elif isinstance(value, str) and any(p.search(value) for p in SECRET_PATTERNS):
+        yield path, "this value looks like a secret (a webhook URL, token or private key)"
+
+
+def check_secrets(_spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    for path, message in secret_findings_in(at.doc.data, ()):
+        yield at.finding(
+            "GG112",
+            path,
+            message,
+            "store it in the Secret named by secrets.name (kubectl, External "
+            "Secrets or Sealed Secrets)",
+        )
+
+
+def check_deprecated_annotations(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    for env in spec.environments:
+        for path, _ in _deprecated_keys(env.helm_values, ("helmValues",)):
+            yield at.finding(
+                "GG109",
+                env_path(env, *path),
+                "metallb.universe.tf/ annotations are deprecated",
+                "use the metallb.io/ prefix",
+            )
+
+
+def _deprecated_keys(
+    value: Any, path: tuple[PathPart, ...]
+) -> Iterator[tuple[tuple[PathPart, ...], str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if str(key).startswith("metallb.universe.tf/"):
+                yield (*path, key), str(key)
+            yield from _deprecated_keys(item, (*path, key))
+
+
+SPEC_CHECKS: tuple[Callable[[Spec, SpecLocator], Iterator[Finding]], ...] = (
+    check_allow_list,
+    check_pools,
+    check_unique,
+    check_tracking_uri,
+    check_image_tags,
+    check_project,
+    check_secrets,
+    check_deprecated_annotations,
+)
+
+
+def check_spec_policies(spec: Spec, doc: SourceDocument) -> list[Finding]:
+    at = SpecLocator(spec, doc)
+    return sorted(f for check in SPEC_CHECKS for f in check(spec, at))

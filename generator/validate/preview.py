@@ -1,0 +1,210 @@
+"""Expand an ApplicationSet into the Applications Argo CD will create.
+
+Python has no Go template engine, and an imitation would drift, so the template's string fields
+are rendered by the Go text/template (with Sprig) inside Helm. Two differences from Argo CD are
+handled here: Helm renders a missing key as empty where `missingkey=error` fails, and Argo CD
+removes a few Sprig functions (env, expandenv, getHostByName).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.findings import Finding, Severity
+from generator.spec import deep_merge
+from generator.yamlsource import FastLoader, PathPart, format_path
+
+_MARK = "@@gitopsgen-leaf-{}@@"
+_MARK_RE = re.compile(r"@@gitopsgen-leaf-(\d+)@@")
+_ACTION = re.compile(r"{{(.*?)}}", re.S)
+_FIELD = re.compile(r"(?<![\w)\]$])\.([A-Za-z_]\w*)")
+_REMOVED_FUNCTIONS = ("env", "expandenv", "getHostByName")
+
+
+@dataclass
+class Preview:
+    applications: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _string_leaves(
+    value: Any, path: tuple[PathPart, ...] = ()
+) -> Iterator[tuple[tuple[PathPart, ...], str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _string_leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _string_leaves(item, (*path, index))
+    elif isinstance(value, str):
+        yield path, value
+
+
+def _set(target: Any, path: tuple[PathPart, ...], value: str) -> None:
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+
+
+def _missing_keys(text: str, element: dict[str, Any]) -> list[str]:
+    missing = []
+    for action in _ACTION.findall(text):
+        for name in _FIELD.findall(action):
+            if name not in element and name not in missing:
+                missing.append(name)
+    return missing
+
+
+def _removed_functions(text: str) -> list[str]:
+    return [
+        fn
+        for fn in _REMOVED_FUNCTIONS
+        for action in _ACTION.findall(text)
+        if re.search(rf"(?<![.\w]){fn}\b", action)
+    ]
+
+
+def render_go_templates(
+    templates: list[list[str]], elements: list[dict[str, Any]]
+) -> list[list[str]]:
+    """templates[i][j] rendered with elements[i] as `.`, all in one Helm render."""
+    import helm_python as helm
+
+    with tempfile.TemporaryDirectory(prefix="gitopsgen-preview-") as tmp:
+        chart_dir = Path(tmp)
+        (chart_dir / "templates").mkdir()
+        (chart_dir / "Chart.yaml").write_text("apiVersion: v2\nname: preview\nversion: 0.0.0\n")
+        for i, leaves in enumerate(templates):
+            body = "".join(_MARK.format(j) + leaf for j, leaf in enumerate(leaves))
+            (chart_dir / "templates" / f"e{i}.txt").write_text(
+                f"{{{{- with index .Values.elements {i} }}}}{body}{{{{- end }}}}"
+            )
+        rendered = helm.Chart.load(chart_dir).render({"elements": elements})
+    out = []
+    for i, leaves in enumerate(templates):
+        parts = _MARK_RE.split(rendered[f"preview/templates/e{i}.txt"])
+        out.append([parts[2 * j + 2] for j in range(len(leaves))])
+    return out
+
+
+def preview_applicationset(appset: dict[str, Any], file: str) -> Preview:
+    """Applications of a list-generator ApplicationSet, or findings that say why not."""
+    import helm_python as helm
+
+    result = Preview()
+    spec = appset.get("spec") or {}
+    template = spec.get("template") or {}
+    patch = spec.get("templatePatch")
+    elements = [
+        e for g in spec.get("generators", []) for e in (g.get("list") or {}).get("elements", [])
+    ]
+    leaves = list(_string_leaves(template))
+    texts = [text for _, text in leaves] + ([patch] if isinstance(patch, str) else [])
+    for index, element in enumerate(elements):
+        result.findings.extend(_template_problems(texts, element, index, file))
+    if any(f.is_error for f in result.findings):
+        return result
+    try:
+        rendered = render_go_templates([texts] * len(elements), elements)
+    except helm.HelmError as exc:
+        result.findings.append(_finding(file, "spec.template", f"Go template error: {exc}"))
+        return result
+    for element_texts in rendered:
+        app = copy.deepcopy(template)
+        for (path, _), text in zip(leaves, element_texts, strict=False):
+            _set(app, path, text)
+        if isinstance(patch, str):
+            try:
+                patch_doc = yaml.load(element_texts[-1], Loader=FastLoader) or {}
+            except yaml.YAMLError as exc:
+                result.findings.append(
+                    _finding(
+                        file, "spec.templatePatch", f"templatePatch renders invalid YAML: {exc}"
+                    )
+                )
+                continue
+            app = deep_merge(app, patch_doc)
+        result.applications.append(
+            {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", **app}
+        )
+    return result
+
+
+def _template_problems(
+    texts: list[str], element: dict[str, Any], index: int, file: str
+) -> Iterator[Finding]:
+    for text in texts:
+        for name in _missing_keys(text, element):
+            yield _finding(
+                file,
+                f"spec.generators.list.elements[{index}]",
+                f"the template uses .{name}, which element {index} does not define "
+                "(missingkey=error fails the ApplicationSet)",
+            )
+        for fn in _removed_functions(text):
+            yield _finding(file, "spec.template", f"Argo CD removes the template function {fn!r}")
+
+
+def _finding(file: str, path: str, message: str) -> Finding:
+    return Finding(
+        file, 1, 0, "GG306", Severity.ERROR, path, message, "fix the ApplicationSet template"
+    )
+
+
+def check_paths(app: dict[str, Any], root: Path, file: str) -> Iterator[Finding]:
+    """The chart path and value files of a previewed Application exist inside the repository."""
+    name = (app.get("metadata") or {}).get("name", "?")
+    source = (app.get("spec") or {}).get("source") or {}
+    path = source.get("path")
+    if not isinstance(path, str):
+        return
+    base = (root / path).resolve()
+    if not _inside(base, root) or not base.is_dir():
+        yield _path_finding(
+            file, name, "spec.source.path", f"{path!r} is not a folder of the repository"
+        )
+        return
+    for index, value_file in enumerate((source.get("helm") or {}).get("valueFiles", [])):
+        target = (base / value_file).resolve()
+        if not _inside(target, root):
+            yield _path_finding(
+                file,
+                name,
+                f"spec.source.helm.valueFiles[{index}]",
+                f"{value_file!r} points outside the repository",
+            )
+        elif not target.is_file():
+            yield _path_finding(
+                file,
+                name,
+                f"spec.source.helm.valueFiles[{index}]",
+                f"{value_file!r} does not exist (resolved against {path})",
+            )
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root.resolve() or root.resolve() in path.parents
+
+
+def _path_finding(file: str, app: str, path: str, message: str) -> Finding:
+    return Finding(
+        file,
+        1,
+        0,
+        "GG307",
+        Severity.ERROR,
+        f"{app}: {path}",
+        message,
+        "render the missing file or fix the path in the ApplicationSet",
+    )
+
+
+__all__ = ["Preview", "check_paths", "format_path", "preview_applicationset"]

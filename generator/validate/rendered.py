@@ -1,0 +1,103 @@
+"""Policies over rendered documents (and any extra YAML): MetalLB references and annotations,
+secrets in files."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+
+from generator.findings import Finding, Severity
+from generator.validate.policies import POLICIES, secret_findings_in
+from generator.yamlsource import PathPart, SourceDocument, format_path
+
+LoadedFile = tuple[str, list[SourceDocument]]
+
+
+def _finding(
+    policy: str, file: str, doc: SourceDocument, path: tuple[PathPart, ...], message: str, hint: str
+) -> Finding:
+    pos = doc.position_of(path)
+    return Finding(
+        file,
+        pos.line,
+        pos.column,
+        policy,
+        POLICIES[policy].severity,
+        format_path(path),
+        message,
+        hint,
+    )
+
+
+def check_l2_pools(files: list[LoadedFile]) -> Iterator[Finding]:
+    """MetalLB silently ignores an L2Advertisement that names a pool that does not exist."""
+    pools: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for file, docs in files:
+        folder = str(PurePosixPath(file).parent)
+        for doc in docs:
+            data = doc.data
+            if isinstance(data, dict) and data.get("kind") == "IPAddressPool":
+                meta = data.get("metadata") or {}
+                pools[(folder, str(meta.get("namespace", "")))].add(str(meta.get("name")))
+    for file, docs in files:
+        folder = str(PurePosixPath(file).parent)
+        for doc in docs:
+            data = doc.data
+            if not isinstance(data, dict) or data.get("kind") != "L2Advertisement":
+                continue
+            namespace = str((data.get("metadata") or {}).get("namespace", ""))
+            names = (data.get("spec") or {}).get("ipAddressPools") or []
+            for index, name in enumerate(names):
+                if name not in pools[(folder, namespace)]:
+                    yield _finding(
+                        "GG108",
+                        file,
+                        doc,
+                        ("spec", "ipAddressPools", index),
+                        f"L2Advertisement names the pool {name!r}, which is not defined "
+                        f"in {folder}/ (namespace {namespace or '?'})",
+                        "name an IPAddressPool synced with it",
+                    )
+
+
+def check_annotations_and_secrets(files: list[LoadedFile]) -> Iterator[Finding]:
+    for file, docs in files:
+        for doc in docs:
+            yield from _deprecated(file, doc, doc.data, ())
+            for path, message in secret_findings_in(doc.data, ()):
+                yield _finding(
+                    "GG112",
+                    file,
+                    doc,
+                    path,
+                    message,
+                    "keep secrets in a Secret; reference it by name",
+                )
+
+
+def _deprecated(
+    file: str, doc: SourceDocument, value: object, path: tuple[PathPart, ...]
+) -> Iterator[Finding]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if str(key).startswith("metallb.universe.tf/"):
+                yield _finding(
+                    "GG109",
+                    file,
+                    doc,
+                    (*path, key),
+                    f"{key} is deprecated",
+                    "use the metallb.io/ prefix",
+                )
+            yield from _deprecated(file, doc, item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _deprecated(file, doc, item, (*path, index))
+
+
+def check_rendered_policies(files: list[LoadedFile]) -> list[Finding]:
+    return [*check_l2_pools(files), *check_annotations_and_secrets(files)]
+
+
+__all__ = ["LoadedFile", "Severity", "check_rendered_policies"]

@@ -1,0 +1,151 @@
+"""`gitopsgen validate`: every stage, every finding, one sorted list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from generator.errors import SpecError
+from generator.findings import Finding, Severity
+from generator.model import Spec
+from generator.render import render_all
+from generator.render.values import VALUES_DIR
+from generator.spec import load_spec
+from generator.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
+from generator.validate.documents import DocumentRef, SchemaSet, check_document, check_text
+from generator.validate.helm import check_chart
+from generator.validate.kube import DEFAULT_KUBE_VERSION, resolve_version
+from generator.validate.policies import check_spec_policies
+from generator.validate.preview import Preview, check_paths, preview_applicationset
+from generator.validate.rendered import LoadedFile, check_rendered_policies
+from generator.writer import Action, FileChange, plan_changes
+from generator.yamlsource import SourceDocument, load_documents
+
+DRIFT_IDS = {Action.UPDATE: "GG201", Action.CREATE: "GG202", Action.DELETE: "GG203"}
+
+
+@dataclass
+class ValidateOptions:
+    root: Path
+    spec_path: Path
+    kube_version: str = DEFAULT_KUBE_VERSION
+    crd_dirs: list[Path] = field(default_factory=list)
+    extra_paths: list[Path] = field(default_factory=list)
+
+
+def default_crd_dirs(given: list[Path]) -> list[Path]:
+    """--crd-dir, else GITOPSGEN_CRD_DIR, else the cache `schemas fetch` fills (when present)."""
+    if given:
+        return given
+    from_env = crd_dirs_from_env()
+    if from_env:
+        return from_env
+    return [cache_dir()] if cache_dir().is_dir() else []
+
+
+def build_schema_set(kube_version: str, crd_dirs: list[Path]) -> SchemaSet:
+    resolved = resolve_version(kube_version)
+    if resolved is None:
+        raise ValueError(f"no Kubernetes schemas for {kube_version}")
+    return SchemaSet(resolved, load_crd_dirs(crd_dirs))
+
+
+def validate_repository(options: ValidateOptions) -> list[Finding]:
+    schemas = build_schema_set(options.kube_version, options.crd_dirs)
+    findings: list[Finding] = []
+    try:
+        spec, doc = load_spec(options.spec_path, options.root)
+    except SpecError as exc:
+        findings.extend(exc.findings)
+    else:
+        findings.extend(check_spec_policies(spec, doc))
+        findings.extend(_check_rendered(spec, options.root, schemas))
+    findings.extend(check_paths_given(options.extra_paths, options.root, schemas))
+    return sorted(set(findings))
+
+
+def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Finding]:
+    files = render_all(spec)
+    yield from drift_findings(plan_changes(root, files))
+    loaded: list[LoadedFile] = []
+    for path, text in files.items():
+        if path.startswith(VALUES_DIR + "/"):
+            continue  # Helm values, not Kubernetes objects: the chart's schema checks them
+        yield from check_text(text, DocumentRef(path), schemas)
+        loaded.append((path, load_documents(text)[0]))
+    yield from check_rendered_policies(loaded)
+    yield from check_chart(root, spec, files, schemas)
+    for path, docs in loaded:
+        for doc in docs:
+            if isinstance(doc.data, dict) and doc.data.get("kind") == "ApplicationSet":
+                yield from check_preview(
+                    preview_applicationset(doc.data, path), root, path, schemas
+                )
+
+
+def check_preview(preview: Preview, root: Path, file: str, schemas: SchemaSet) -> Iterator[Finding]:
+    yield from preview.findings
+    for app in preview.applications:
+        name = app["metadata"].get("name", "?")
+        ref = DocumentRef(file, label=f"preview {name}")
+        yield from check_document(SourceDocument(app, None), ref, schemas)
+        yield from check_paths(app, root, file)
+
+
+def drift_findings(changes: list[FileChange]) -> Iterator[Finding]:
+    for change in changes:
+        if change.action is Action.IDENTICAL:
+            continue
+        message = {
+            Action.UPDATE: "is stale: the spec renders it differently",
+            Action.CREATE: "is missing: the spec renders it",
+            Action.DELETE: "is no longer rendered from the spec",
+        }[change.action]
+        yield Finding(
+            change.path,
+            1,
+            0,
+            DRIFT_IDS[change.action],
+            Severity.ERROR,
+            "",
+            f"{change.path} {message}",
+            "run `make render` and commit the result",
+        )
+
+
+def yaml_files(paths: list[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+            )
+        else:
+            yield path
+
+
+def check_paths_given(paths: list[Path], root: Path, schemas: SchemaSet) -> Iterator[Finding]:
+    """Extra files or folders of YAML, checked like kubeconform does."""
+    loaded: list[LoadedFile] = []
+    for path in yaml_files(paths):
+        display = _relative(path, root)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            yield Finding(display, 1, 0, "GG309", Severity.ERROR, "", f"cannot read: {exc}", "")
+            continue
+        yield from check_text(text, DocumentRef(display), schemas)
+        loaded.append((display, load_documents(text)[0]))
+    yield from check_rendered_policies(loaded)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+__all__ = ["ValidateOptions", "validate_repository", "yaml"]
