@@ -176,6 +176,11 @@ def _error_findings(
                 f"unknown field {key!r}{_did_you_mean(key, allowed)}",
             )
         return
+    if "propertyNames" in error.absolute_schema_path:
+        yield _finding_at(doc, display, (*prefix, *inner, str(error.instance)), fallback, "pattern",
+                          f"{error.instance!r} is not a valid name: use lowercase letters, digits "
+                          "and '-' (a DNS label)")
+        return
     if error.validator == "required":
         message = str(error.message).replace("is a required property", "is required")
     else:

@@ -60,8 +60,8 @@ def _has_header(path: Path) -> bool:
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # not there yet; a folder in the way fails when it is written
     except (OSError, UnicodeDecodeError) as exc:
         raise WriteError(f"cannot read {path}: {exc}") from exc
 

@@ -115,8 +115,9 @@ def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node, yaml.Node] | Non
         for key, value in reversed(node.value):  # the last duplicate wins, as in the data
             if str(key.value) == str(part):
                 return key, value
-    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return node.value[part], node.value[part]
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+        inside = 0 <= part < len(node.value)
+        return (node.value[part], node.value[part]) if inside else None
     return None
 
 

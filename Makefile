@@ -1,0 +1,59 @@
+# Every target works on a fresh clone: it creates .venv and installs what it needs when missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RENDER_STAMP := $(VENV)/.stamp-render
+TEST_STAMP := $(VENV)/.stamp-test
+ENV ?= prod
+TO ?= green
+
+.PHONY: install render validate check test lint golden serve demo bench promote clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RENDER_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[serve,status,test]'
+	touch $@ $(RENDER_STAMP)
+
+install: $(TEST_STAMP)
+
+render: $(RENDER_STAMP)
+	$(BIN)/gitopsgen render
+	$(BIN)/gitopsgen validate
+
+validate: $(RENDER_STAMP)
+	$(BIN)/gitopsgen validate
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check generator apps/fastapi/app tests bench
+	$(BIN)/ruff format --check generator
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+check: $(TEST_STAMP)
+	$(BIN)/gitopsgen render --check
+	$(BIN)/gitopsgen validate
+	$(MAKE) test
+
+golden: $(TEST_STAMP)
+	GITOPSGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py -q
+
+serve demo: $(TEST_STAMP)
+	$(BIN)/python -m apps.fastapi.demo
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m bench.run
+
+promote: $(RENDER_STAMP)
+	$(BIN)/gitopsgen promote $(ENV) --to $(TO)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""Property: any mutation of the spec gives a clean error or a valid render, never a traceback."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.errors import GitopsgenError, SpecError
+from generator.render import render_all
+from generator.spec import parse_spec
+from generator.validate.policies import check_spec_policies
+
+BASE = yaml.safe_load((Path(__file__).resolve().parents[1] / "environments/environments.yaml").read_text())
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.floats(allow_nan=False),
+                    st.text(max_size=20), st.sampled_from(["A", "B", "canary", "0.0.0.0/0",
+                                                          "10.0.0.1/8", "1.2.3.4-1.2.3.1", ""]))
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                       st.dictionaries(st.text(max_size=8), inner,
+                                                                       max_size=3)), max_leaves=6)
+
+
+def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for key, item in node.items():
+            out.extend(paths(item, (*prefix, key)))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            out.extend(paths(item, (*prefix, index)))
+    return out
+
+
+ALL_PATHS = [p for p in paths(BASE) if p]
+
+
+def mutate(data: Any, path: tuple[Any, ...], action: str, value: Any) -> Any:
+    data = copy.deepcopy(data)
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    if action == "delete":
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return data
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(ALL_PATHS), st.sampled_from(["set", "delete"]), values),
+                min_size=1, max_size=3))
+def test_mutated_spec_never_crashes(mutations: list[tuple[tuple[Any, ...], str, Any]]) -> None:
+    data = BASE
+    for path, action, value in mutations:
+        try:
+            data = mutate(data, path, action, value)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed this path
+    text = yaml.safe_dump(data, sort_keys=False)
+    try:
+        spec, doc = parse_spec(text, "environments/environments.yaml")
+    except SpecError as exc:
+        assert exc.findings
+        for finding in exc.findings:
+            assert finding.line >= 1 and finding.id.startswith("GG")
+        return
+    policy_findings = check_spec_policies(spec, doc)
+    if any(f.is_error for f in policy_findings):
+        return
+    try:
+        files = render_all(spec)
+    except GitopsgenError:
+        return
+    for text in files.values():
+        list(yaml.safe_load_all(text))
