@@ -22,7 +22,9 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def shared_crds() -> Path:
     if not (SHARED_CRDS / "argo-cd").is_dir():
-        pytest.skip(f"upstream CRDs not found at {SHARED_CRDS} (only CI and developers have ../shared)")
+        pytest.skip(
+            f"upstream CRDs not found at {SHARED_CRDS} (only CI and developers have ../shared)"
+        )
     return SHARED_CRDS
 
 
@@ -47,8 +49,14 @@ def run_cli() -> Invoke:
 
 def copy_repository(dest: Path) -> Path:
     """The parts of this repository a render and a validate read, and what they write."""
-    for part in ("environments", "apps/fastapi/chart", "apps/fastapi/values", "applicationsets",
-                 "bootstrap", "metallb"):
+    for part in (
+        "environments",
+        "apps/fastapi/chart",
+        "apps/fastapi/values",
+        "applicationsets",
+        "bootstrap",
+        "metallb",
+    ):
         shutil.copytree(REPO / part, dest / part)
     return dest
 
@@ -60,5 +68,8 @@ def tmp_repo(tmp_path: Path) -> Path:
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file below root, for checking that nothing changed."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

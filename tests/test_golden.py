@@ -26,8 +26,11 @@ def render_case(case: str) -> dict[str, str]:
 
 def expected_tree(case: str) -> dict[str, str]:
     base = GOLDEN / case / "expected"
-    return {p.relative_to(base).as_posix(): p.read_text() for p in sorted(base.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(base).as_posix(): p.read_text()
+        for p in sorted(base.rglob("*"))
+        if p.is_file()
+    }
 
 
 def write_tree(case: str, files: dict[str, str]) -> None:
@@ -49,9 +52,15 @@ def test_rendered_tree_matches_golden(case: str) -> None:
     extra = sorted(set(files) - set(expected))
     differing = sorted(p for p in set(files) & set(expected) if files[p] != expected[p])
     diff = "".join(
-        line for p in differing[:3]
-        for line in difflib.unified_diff(expected[p].splitlines(True), files[p].splitlines(True),
-                                         f"golden/{p}", f"rendered/{p}", n=1)
+        line
+        for p in differing[:3]
+        for line in difflib.unified_diff(
+            expected[p].splitlines(True),
+            files[p].splitlines(True),
+            f"golden/{p}",
+            f"rendered/{p}",
+            n=1,
+        )
     )
     assert not (missing or extra or differing), (
         f"golden mismatch for {case}: missing={missing} extra={extra} differing={differing}\n"

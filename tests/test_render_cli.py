@@ -19,7 +19,9 @@ def test_render_on_main_is_up_to_date(repo_root: Path, run_cli: Invoke) -> None:
     assert "up to date" in result.stdout
 
 
-def test_render_into_empty_tree_then_identical(tmp_path: Path, repo_root: Path, run_cli: Invoke) -> None:
+def test_render_into_empty_tree_then_identical(
+    tmp_path: Path, repo_root: Path, run_cli: Invoke
+) -> None:
     (tmp_path / "environments").mkdir()
     (tmp_path / SPEC).write_bytes((repo_root / SPEC).read_bytes())
     first = run_cli("render", "--root", tmp_path)
@@ -36,8 +38,11 @@ def test_render_into_empty_tree_then_identical(tmp_path: Path, repo_root: Path, 
 
 def test_check_reports_stale_file_with_diff(tmp_repo: Path, run_cli: Invoke) -> None:
     spec = tmp_repo / SPEC
-    spec.write_text(spec.read_text().replace("serving: {defaultAlias: B}   # green",
-                                             "serving: {defaultAlias: A}   # green"))
+    spec.write_text(
+        spec.read_text().replace(
+            "serving: {defaultAlias: B}   # green", "serving: {defaultAlias: A}   # green"
+        )
+    )
     before = snapshot(tmp_repo)
     result = run_cli("render", "--check", "--root", tmp_repo, expect=1)
     assert "-  DEFAULT_ALIAS: B\n+  DEFAULT_ALIAS: A" in result.stdout
@@ -56,7 +61,9 @@ def test_check_reports_missing_and_orphaned_files(tmp_repo: Path, run_cli: Invok
     assert "2 rendered file(s) are stale" in result.stderr
 
 
-def test_deleted_environment_removes_only_its_generated_files(tmp_repo: Path, run_cli: Invoke) -> None:
+def test_deleted_environment_removes_only_its_generated_files(
+    tmp_repo: Path, run_cli: Invoke
+) -> None:
     spec = tmp_repo / SPEC
     text = spec.read_text()
     spec.write_text(text[: text.index("  prod:\n")])
@@ -72,8 +79,11 @@ def test_deleted_environment_removes_only_its_generated_files(tmp_repo: Path, ru
 
 def test_unwritable_target_leaves_every_file_as_it_was(tmp_repo: Path, run_cli: Invoke) -> None:
     spec = tmp_repo / SPEC
-    spec.write_text(spec.read_text().replace("canaryPercent: 20}", "canaryPercent: 30}")
-                    + "  qa:\n" + _qa_environment())
+    spec.write_text(
+        spec.read_text().replace("canaryPercent: 20}", "canaryPercent: 30}")
+        + "  qa:\n"
+        + _qa_environment()
+    )
     # a file where a rendered folder must go: that write fails after others were staged
     (tmp_repo / "metallb/qa").write_text("in the way\n")
     before = snapshot(tmp_repo)
@@ -92,8 +102,11 @@ def test_failure_while_swapping_in_rolls_back(
     from generator.writer import apply_changes
 
     spec = tmp_repo / SPEC
-    spec.write_text(spec.read_text().replace("canaryPercent: 20}", "canaryPercent: 30}")
-                    .replace("replicas: 2", "replicas: 3"))
+    spec.write_text(
+        spec.read_text()
+        .replace("canaryPercent: 20}", "canaryPercent: 30}")
+        .replace("replicas: 2", "replicas: 3")
+    )
     changes = render_repository(spec, tmp_repo).changes
     before = snapshot(tmp_repo)
     real_replace = Path.replace
@@ -146,14 +159,22 @@ def test_usage_error_exits_2(run_cli: Invoke) -> None:
 def test_console_script_and_module_entry_point(tmp_repo: Path) -> None:
     script = Path(sys.executable).parent / "gitopsgen"
     for command in ([str(script)], [sys.executable, "-m", "generator"]):
-        ok = subprocess.run([*command, "render", "--check", "--root", str(tmp_repo)],
-                            capture_output=True, text=True, check=False)
+        ok = subprocess.run(
+            [*command, "render", "--check", "--root", str(tmp_repo)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert ok.returncode == 0, ok.stderr
         assert "up to date" in ok.stdout
     spec = tmp_repo / SPEC
     spec.write_text(spec.read_text().replace("replicas: 2", "replicas: -2"))
-    bad = subprocess.run([str(script), "render", "--root", str(tmp_repo)], capture_output=True,
-                         text=True, check=False)
+    bad = subprocess.run(
+        [str(script), "render", "--root", str(tmp_repo)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 1
     assert "environments/environments.yaml:12:13: defaults.replicas: -2 is less than" in bad.stderr
     assert "Traceback" not in bad.stderr

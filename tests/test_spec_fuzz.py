@@ -15,14 +15,25 @@ from generator.render import render_all
 from generator.spec import parse_spec
 from generator.validate.policies import check_spec_policies
 
-BASE = yaml.safe_load((Path(__file__).resolve().parents[1] / "environments/environments.yaml").read_text())
+BASE = yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "environments/environments.yaml").read_text()
+)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.floats(allow_nan=False),
-                    st.text(max_size=20), st.sampled_from(["A", "B", "canary", "0.0.0.0/0",
-                                                          "10.0.0.1/8", "1.2.3.4-1.2.3.1", ""]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(max_size=8), inner,
-                                                                       max_size=3)), max_leaves=6)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-1000, 1000),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.sampled_from(["A", "B", "canary", "0.0.0.0/0", "10.0.0.1/8", "1.2.3.4-1.2.3.1", ""]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -52,8 +63,13 @@ def mutate(data: Any, path: tuple[Any, ...], action: str, value: Any) -> Any:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(ALL_PATHS), st.sampled_from(["set", "delete"]), values),
-                min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(ALL_PATHS), st.sampled_from(["set", "delete"]), values),
+        min_size=1,
+        max_size=3,
+    )
+)
 def test_mutated_spec_never_crashes(mutations: list[tuple[tuple[Any, ...], str, Any]]) -> None:
     data = BASE
     for path, action, value in mutations:

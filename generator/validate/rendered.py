@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from generator.findings import Finding, Severity
-from generator.validate.policies import POLICIES, secret_findings_in
+from generator.validate.policies import POLICIES, parse_pool_entry, secret_findings_in
 from generator.yamlsource import PathPart, SourceDocument, format_path
 
 LoadedFile = tuple[str, list[SourceDocument]]
@@ -61,6 +61,20 @@ def check_l2_pools(files: list[LoadedFile]) -> Iterator[Finding]:
                     )
 
 
+def check_pool_addresses(files: list[LoadedFile]) -> Iterator[Finding]:
+    """JSON Schema sees MetalLB addresses as plain strings; parse them."""
+    for file, docs in files:
+        for doc in docs:
+            data = doc.data
+            if not isinstance(data, dict) or data.get("kind") != "IPAddressPool":
+                continue
+            for index, entry in enumerate((data.get("spec") or {}).get("addresses") or []):
+                parsed, problem = parse_pool_entry(str(entry))
+                if parsed is None:
+                    yield _finding("GG104", file, doc, ("spec", "addresses", index), problem,
+                                   "use a CIDR or first-last, e.g. 10.0.0.10-10.0.0.30")
+
+
 def check_annotations_and_secrets(files: list[LoadedFile]) -> Iterator[Finding]:
     for file, docs in files:
         for doc in docs:
@@ -97,7 +111,11 @@ def _deprecated(
 
 
 def check_rendered_policies(files: list[LoadedFile]) -> list[Finding]:
-    return [*check_l2_pools(files), *check_annotations_and_secrets(files)]
+    return [
+        *check_l2_pools(files),
+        *check_pool_addresses(files),
+        *check_annotations_and_secrets(files),
+    ]
 
 
 __all__ = ["LoadedFile", "Severity", "check_rendered_policies"]

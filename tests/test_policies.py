@@ -1,0 +1,110 @@
+"""Each policy: a spec that breaks it is caught at the right line, and one that keeps it passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.findings import Finding
+from generator.spec import parse_spec
+from generator.validate.policies import POLICIES, check_spec_policies
+from tests.conftest import SPEC
+
+BASE = (Path(__file__).resolve().parents[1] / SPEC).read_text()
+PROD_WHITELIST = "whitelist: [10.10.0.0/16]"
+PROD_POOL = "addresses: [10.10.100.10-10.10.100.30]"
+DEV_CLUSTER = "cluster: {name: in-cluster, server: https://kubernetes.default.svc}"
+PROD_CLUSTER = "cluster: {name: prod, server: https://prod.k8s.example.internal:6443}"
+
+# policy id -> (breaking edits, keeping edits, expected line of the finding, field path)
+CASES: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]], int, str]] = {
+    "GG101": ([(PROD_WHITELIST, "whitelist: []")], [(PROD_WHITELIST, "whitelist: [10.0.0.0/8]")],
+              36, "environments.prod.ingress.whitelist"),
+    "GG102": ([(PROD_WHITELIST, "whitelist: ['::/0']")],
+              [(PROD_WHITELIST, "whitelist: ['::/0']\n      allowPublic: true")],
+              36, "environments.prod.ingress.whitelist[0]"),
+    "GG103": ([(PROD_WHITELIST, "whitelist: [10.10.3.0/16]")], [], 36,
+              "environments.prod.ingress.whitelist[0]"),
+    "GG104": ([(PROD_POOL, "addresses: [10.10.100.10-fe80::1]")],
+              [(PROD_POOL, "addresses: [10.10.100.0/27, 10.10.101.1-10.10.101.9]")], 37,
+              "environments.prod.metallb.addresses[0]"),
+    "GG105": ([(PROD_CLUSTER, DEV_CLUSTER), (PROD_POOL, "addresses: [192.168.10.250/32]")],
+              [(PROD_CLUSTER, DEV_CLUSTER), (PROD_POOL, "addresses: [192.168.10.251/32]")], 37,
+              "environments.prod.metallb.addresses"),
+    "GG106": ([(PROD_CLUSTER, DEV_CLUSTER), ("namespace: fastapi-prod", "namespace: fastapi-dev"),
+               (PROD_POOL, "addresses: [192.168.20.0/28]")],
+              [(PROD_CLUSTER, DEV_CLUSTER), (PROD_POOL, "addresses: [192.168.20.0/28]")], 30,
+              "environments.prod.namespace"),
+    "GG107": ([("host: fastapi.example.internal", "host: fastapi-dev.local")], [], 34,
+              "environments.prod.ingress.host"),
+    "GG109": ([("    metallb: {pool: prod-pool",
+                "    helmValues:\n      podAnnotations: {metallb.universe.tf/ip: x}\n"
+                "    metallb: {pool: prod-pool")], [], 38,
+              "environments.prod.helmValues.podAnnotations.metallb.universe.tf/ip"),
+    "GG110": ([("http://mlflow-prod-service", "mlflow-prod-service")],
+              [("http://mlflow-prod-service", "https://mlflow-prod-service")], 31,
+              "environments.prod.mlflow.trackingUri"),
+    "GG111": ([("    serving: {defaultAlias: B}   # green is live",
+                "    serving: {defaultAlias: B}   # green is live\n    image: {tag: latest}")],
+              [("    serving: {defaultAlias: B}   # green is live",
+                "    serving: {defaultAlias: B}   # green is live\n    image: {tag: 2.0.1}")],
+              33, "environments.prod.image.tag"),
+    "GG112": ([("  secrets: {name: fastapi-secrets}",
+                "  secrets: {name: fastapi-secrets}\n  helmValues:\n"
+                "    env: {SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/x'}")],
+              [], 18, "defaults.helmValues.env.SLACK_WEBHOOK_URL"),
+    "GG114": ([("project: mlops-serving", "project: default")], [], 7, "argocd.project"),
+}
+
+
+def edited(edits: list[tuple[str, str]]) -> str:
+    text = BASE
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def findings_of(text: str) -> list[Finding]:
+    spec, doc = parse_spec(text, SPEC)
+    return check_spec_policies(spec, doc)
+
+
+def test_default_spec_breaks_no_policy() -> None:
+    assert findings_of(BASE) == []
+
+
+@pytest.mark.parametrize("policy", sorted(CASES))
+def test_policy_catches_a_breaking_spec(policy: str) -> None:
+    breaking, _, line, path = CASES[policy]
+    found = [f for f in findings_of(edited(breaking)) if f.id == policy]
+    assert found, f"{policy} did not fire"
+    assert (found[0].line, found[0].path) == (line, path)
+    assert found[0].severity is POLICIES[policy].severity
+    assert found[0].hint
+
+
+@pytest.mark.parametrize("policy", sorted(p for p, case in CASES.items() if case[1]))
+def test_policy_passes_a_keeping_spec(policy: str) -> None:
+    _, keeping, _, _ = CASES[policy]
+    assert [f for f in findings_of(edited(keeping)) if f.id == policy] == []
+
+
+def test_host_bits_message_shows_the_network() -> None:
+    found = findings_of(edited([(PROD_WHITELIST, "whitelist: [10.10.3.0/16]")]))
+    assert "the network is 10.10.0.0/16" in found[0].message
+
+
+def test_latest_tag_outside_production_is_a_warning() -> None:
+    text = edited([("    serving: {defaultAlias: B, canaryPercent: 20}",
+                    "    serving: {defaultAlias: B, canaryPercent: 20}\n    image: {tag: latest}")])
+    (finding,) = findings_of(text)
+    assert (finding.id, finding.severity.value, finding.path) == (
+        "GG111", "warning", "environments.dev.image.tag")
+
+
+def test_every_policy_is_documented_in_the_readme(repo_root: Path) -> None:
+    readme = (repo_root / "README.md").read_text()
+    for policy in POLICIES:
+        assert f"`{policy}`" in readme, policy
