@@ -73,3 +73,71 @@ def snapshot(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+# --- the serving app: a real MLflow server, real registered models, a real webhook ---------------
+
+import json  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+
+@dataclass
+class Registry:
+    url: str
+    versions: dict[str, str]
+    workdir: Path
+
+
+@pytest.fixture(scope="session")
+def mlflow_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """`mlflow server` (sqlite, 127.0.0.1) with best_model v1 as A and v2 as B."""
+    pytest.importorskip(
+        "mlflow", reason="the serving extra is not installed (pip install -e '.[serve]')"
+    )
+    from tools.local_mlflow import seed_registry, start_server
+
+    workdir = tmp_path_factory.mktemp("mlflow")
+    server = start_server(workdir)
+    try:
+        versions = seed_registry(server.url)
+        yield Registry(server.url, versions, workdir)
+    finally:
+        server.stop()
+
+
+@dataclass
+class Webhook:
+    url: str
+    received: list[dict[str, object]] = field(default_factory=list)
+
+    def events(self) -> list[object]:
+        return [m.get("event") for m in self.received]
+
+
+@pytest.fixture
+def slack_webhook() -> Iterator[Webhook]:
+    """A real HTTP server on 127.0.0.1 standing in for Slack; it records every message."""
+    received: list[dict[str, object]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("content-length", "0"))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Webhook(f"http://127.0.0.1:{server.server_address[1]}/hook", received)
+    finally:
+        server.shutdown()
+        server.server_close()

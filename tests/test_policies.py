@@ -19,41 +19,98 @@ PROD_CLUSTER = "cluster: {name: prod, server: https://prod.k8s.example.internal:
 
 # policy id -> (breaking edits, keeping edits, expected line of the finding, field path)
 CASES: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]], int, str]] = {
-    "GG101": ([(PROD_WHITELIST, "whitelist: []")], [(PROD_WHITELIST, "whitelist: [10.0.0.0/8]")],
-              36, "environments.prod.ingress.whitelist"),
-    "GG102": ([(PROD_WHITELIST, "whitelist: ['::/0']")],
-              [(PROD_WHITELIST, "whitelist: ['::/0']\n      allowPublic: true")],
-              36, "environments.prod.ingress.whitelist[0]"),
-    "GG103": ([(PROD_WHITELIST, "whitelist: [10.10.3.0/16]")], [], 36,
-              "environments.prod.ingress.whitelist[0]"),
-    "GG104": ([(PROD_POOL, "addresses: [10.10.100.10-fe80::1]")],
-              [(PROD_POOL, "addresses: [10.10.100.0/27, 10.10.101.1-10.10.101.9]")], 37,
-              "environments.prod.metallb.addresses[0]"),
-    "GG105": ([(PROD_CLUSTER, DEV_CLUSTER), (PROD_POOL, "addresses: [192.168.10.250/32]")],
-              [(PROD_CLUSTER, DEV_CLUSTER), (PROD_POOL, "addresses: [192.168.10.251/32]")], 37,
-              "environments.prod.metallb.addresses"),
-    "GG106": ([(PROD_CLUSTER, DEV_CLUSTER), ("namespace: fastapi-prod", "namespace: fastapi-dev"),
-               (PROD_POOL, "addresses: [192.168.20.0/28]")],
-              [(PROD_CLUSTER, DEV_CLUSTER), (PROD_POOL, "addresses: [192.168.20.0/28]")], 30,
-              "environments.prod.namespace"),
-    "GG107": ([("host: fastapi.example.internal", "host: fastapi-dev.local")], [], 34,
-              "environments.prod.ingress.host"),
-    "GG109": ([("    metallb: {pool: prod-pool",
+    "GG101": (
+        [(PROD_WHITELIST, "whitelist: []")],
+        [(PROD_WHITELIST, "whitelist: [10.0.0.0/8]")],
+        36,
+        "environments.prod.ingress.whitelist",
+    ),
+    "GG102": (
+        [(PROD_WHITELIST, "whitelist: ['::/0']")],
+        [(PROD_WHITELIST, "whitelist: ['::/0']\n      allowPublic: true")],
+        36,
+        "environments.prod.ingress.whitelist[0]",
+    ),
+    "GG103": (
+        [(PROD_WHITELIST, "whitelist: [10.10.3.0/16]")],
+        [],
+        36,
+        "environments.prod.ingress.whitelist[0]",
+    ),
+    "GG104": (
+        [(PROD_POOL, "addresses: [10.10.100.10-fe80::1]")],
+        [(PROD_POOL, "addresses: [10.10.100.0/27, 10.10.101.1-10.10.101.9]")],
+        37,
+        "environments.prod.metallb.addresses[0]",
+    ),
+    "GG105": (
+        [(PROD_CLUSTER, DEV_CLUSTER), (PROD_POOL, "addresses: [192.168.10.250/32]")],
+        [(PROD_CLUSTER, DEV_CLUSTER), (PROD_POOL, "addresses: [192.168.10.251/32]")],
+        37,
+        "environments.prod.metallb.addresses",
+    ),
+    "GG106": (
+        [
+            (PROD_CLUSTER, DEV_CLUSTER),
+            ("namespace: fastapi-prod", "namespace: fastapi-dev"),
+            (PROD_POOL, "addresses: [192.168.20.0/28]"),
+        ],
+        [(PROD_CLUSTER, DEV_CLUSTER), (PROD_POOL, "addresses: [192.168.20.0/28]")],
+        30,
+        "environments.prod.namespace",
+    ),
+    "GG107": (
+        [("host: fastapi.example.internal", "host: fastapi-dev.local")],
+        [],
+        34,
+        "environments.prod.ingress.host",
+    ),
+    "GG109": (
+        [
+            (
+                "    metallb: {pool: prod-pool",
                 "    helmValues:\n      podAnnotations: {metallb.universe.tf/ip: x}\n"
-                "    metallb: {pool: prod-pool")], [], 38,
-              "environments.prod.helmValues.podAnnotations.metallb.universe.tf/ip"),
-    "GG110": ([("http://mlflow-prod-service", "mlflow-prod-service")],
-              [("http://mlflow-prod-service", "https://mlflow-prod-service")], 31,
-              "environments.prod.mlflow.trackingUri"),
-    "GG111": ([("    serving: {defaultAlias: B}   # green is live",
-                "    serving: {defaultAlias: B}   # green is live\n    image: {tag: latest}")],
-              [("    serving: {defaultAlias: B}   # green is live",
-                "    serving: {defaultAlias: B}   # green is live\n    image: {tag: 2.0.1}")],
-              33, "environments.prod.image.tag"),
-    "GG112": ([("  secrets: {name: fastapi-secrets}",
+                "    metallb: {pool: prod-pool",
+            )
+        ],
+        [],
+        38,
+        "environments.prod.helmValues.podAnnotations.metallb.universe.tf/ip",
+    ),
+    "GG110": (
+        [("http://mlflow-prod-service", "mlflow-prod-service")],
+        [("http://mlflow-prod-service", "https://mlflow-prod-service")],
+        31,
+        "environments.prod.mlflow.trackingUri",
+    ),
+    "GG111": (
+        [
+            (
+                "    serving: {defaultAlias: B}   # green is live",
+                "    serving: {defaultAlias: B}   # green is live\n    image: {tag: latest}",
+            )
+        ],
+        [
+            (
+                "    serving: {defaultAlias: B}   # green is live",
+                "    serving: {defaultAlias: B}   # green is live\n    image: {tag: 2.0.1}",
+            )
+        ],
+        33,
+        "environments.prod.image.tag",
+    ),
+    "GG112": (
+        [
+            (
+                "  secrets: {name: fastapi-secrets}",
                 "  secrets: {name: fastapi-secrets}\n  helmValues:\n"
-                "    env: {SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/x'}")],
-              [], 18, "defaults.helmValues.env.SLACK_WEBHOOK_URL"),
+                "    env: {SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/x'}",
+            )
+        ],
+        [],
+        18,
+        "defaults.helmValues.env.SLACK_WEBHOOK_URL",
+    ),
     "GG114": ([("project: mlops-serving", "project: default")], [], 7, "argocd.project"),
 }
 
@@ -97,11 +154,20 @@ def test_host_bits_message_shows_the_network() -> None:
 
 
 def test_latest_tag_outside_production_is_a_warning() -> None:
-    text = edited([("    serving: {defaultAlias: B, canaryPercent: 20}",
-                    "    serving: {defaultAlias: B, canaryPercent: 20}\n    image: {tag: latest}")])
+    text = edited(
+        [
+            (
+                "    serving: {defaultAlias: B, canaryPercent: 20}",
+                "    serving: {defaultAlias: B, canaryPercent: 20}\n    image: {tag: latest}",
+            )
+        ]
+    )
     (finding,) = findings_of(text)
     assert (finding.id, finding.severity.value, finding.path) == (
-        "GG111", "warning", "environments.dev.image.tag")
+        "GG111",
+        "warning",
+        "environments.dev.image.tag",
+    )
 
 
 def test_every_policy_is_documented_in_the_readme(repo_root: Path) -> None:

@@ -14,7 +14,9 @@ def apps_of(text: str) -> dict[str, dict[str, object]]:
     return {a["metadata"]["name"]: a for a in yaml.safe_load_all(text) if a}
 
 
-def test_preview_prints_the_applications_argo_cd_will_create(repo_root: Path, run_cli: Invoke) -> None:
+def test_preview_prints_the_applications_argo_cd_will_create(
+    repo_root: Path, run_cli: Invoke
+) -> None:
     apps = apps_of(run_cli("preview", "--root", repo_root).stdout)
     assert sorted(apps) == ["fastapi-dev", "fastapi-prod", "metallb-dev", "metallb-prod"]
     prod = apps["fastapi-prod"]["spec"]
@@ -61,10 +63,14 @@ def test_sprig_functions_render_for_real(repo_root: Path) -> None:
 def test_missing_value_file_and_escape_from_repository(tmp_repo: Path) -> None:
     appset = yaml.safe_load((tmp_repo / "applicationsets/fastapi.yaml").read_text())
     (tmp_repo / "apps/fastapi/values/prod.yaml").unlink()
-    appset["spec"]["template"]["spec"]["source"]["helm"]["valueFiles"].append("../../../../../etc/passwd")
+    appset["spec"]["template"]["spec"]["source"]["helm"]["valueFiles"].append(
+        "../../../../../etc/passwd"
+    )
     apps = preview_applicationset(appset, "applicationsets/fastapi.yaml").applications
     found = [f for app in apps for f in check_paths(app, tmp_repo, "applicationsets/fastapi.yaml")]
     messages = [f"{f.path} {f.message}" for f in found]
-    assert any("fastapi-prod" in m and "'../values/prod.yaml' does not exist" in m for m in messages)
+    assert any(
+        "fastapi-prod" in m and "'../values/prod.yaml' does not exist" in m for m in messages
+    )
     assert sum("points outside the repository" in m for m in messages) == 2
     assert {f.id for f in found} == {"GG307"}

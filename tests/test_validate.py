@@ -15,7 +15,10 @@ from tests.conftest import SPEC, Invoke, snapshot
 EXAMPLES = Path(__file__).parent / "examples"
 # file -> (finding id, line, path fragment) expected with the upstream CRDs
 INVALID = {
-    "applicationset-wrong-type.yaml": [("GG301", 7, "spec.goTemplate"), ("GG302", 7, "spec.goTemplate")],
+    "applicationset-wrong-type.yaml": [
+        ("GG301", 7, "spec.goTemplate"),
+        ("GG302", 7, "spec.goTemplate"),
+    ],
     "applicationset-invented-generator.yaml": [
         ("GG301", 8, "spec.generators[0].lists"),
         ("GG302", 8, "spec.generators[0].lists"),
@@ -49,7 +52,13 @@ def test_invalid_example_is_caught(
     name: str, repo_root: Path, shared_crds: Path, run_cli: Invoke
 ) -> None:
     found = findings_json(
-        run_cli, "--root", repo_root, "--crd-dir", shared_crds, EXAMPLES / "invalid" / name, expect=1
+        run_cli,
+        "--root",
+        repo_root,
+        "--crd-dir",
+        shared_crds,
+        EXAMPLES / "invalid" / name,
+        expect=1,
     )
     got = {(f["id"], f["line"]) for f in found}
     for finding_id, line, fragment in INVALID[name]:
@@ -59,7 +68,9 @@ def test_invalid_example_is_caught(
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (EXAMPLES / "valid").iterdir()))
-def test_valid_example_passes(name: str, repo_root: Path, shared_crds: Path, run_cli: Invoke) -> None:
+def test_valid_example_passes(
+    name: str, repo_root: Path, shared_crds: Path, run_cli: Invoke
+) -> None:
     found = findings_json(
         run_cli, "--root", repo_root, "--crd-dir", shared_crds, EXAMPLES / "valid" / name, expect=0
     )
@@ -77,7 +88,9 @@ def test_gateway_is_only_valid_after_crd_defaults(shared_crds: Path) -> None:
     assert _crd_validator(crd).is_valid(prepare_document(doc, crd))
 
 
-def test_unknown_kind_is_skipped_never_passed(tmp_path: Path, repo_root: Path, run_cli: Invoke) -> None:
+def test_unknown_kind_is_skipped_never_passed(
+    tmp_path: Path, repo_root: Path, run_cli: Invoke
+) -> None:
     extra = tmp_path / "custom.yaml"
     extra.write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")
     found = findings_json(run_cli, "--root", repo_root, extra, expect=0)
@@ -124,7 +137,9 @@ def test_values_that_render_an_invalid_deployment(tmp_repo: Path, run_cli: Invok
     assert snapshot(tmp_repo) == before
 
 
-def test_values_rejected_by_chart_schema_point_at_values_file(tmp_repo: Path, run_cli: Invoke) -> None:
+def test_values_rejected_by_chart_schema_point_at_values_file(
+    tmp_repo: Path, run_cli: Invoke
+) -> None:
     spec = tmp_repo / SPEC
     spec.write_text(
         spec.read_text().replace(
@@ -162,10 +177,15 @@ def test_github_and_text_formats(tmp_repo: Path, run_cli: Invoke) -> None:
     spec = tmp_repo / SPEC
     spec.write_text(spec.read_text().replace("[10.10.0.0/16]", "[10.10.0.1/16]"))
     (tmp_repo / "apps/fastapi/values/prod.yaml").write_text(
-        (tmp_repo / "apps/fastapi/values/prod.yaml").read_text().replace("10.10.0.0/16", "10.10.0.1/16")
+        (tmp_repo / "apps/fastapi/values/prod.yaml")
+        .read_text()
+        .replace("10.10.0.0/16", "10.10.0.1/16")
     )
     github = run_cli("validate", "--root", tmp_repo, "--format", "github", expect=1).stdout
-    assert f"::error file={SPEC},line=36,title=GG103 environments.prod.ingress.whitelist[0]::" in github
+    assert (
+        f"::error file={SPEC},line=36,title=GG103 environments.prod.ingress.whitelist[0]::"
+        in github
+    )
     text = run_cli("validate", "--root", tmp_repo, expect=1).stdout
     assert text.startswith(f"{SPEC}\n")
     assert "hint: use 10.10.0.0/16" in text

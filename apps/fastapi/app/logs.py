@@ -1,0 +1,49 @@
+"""Logs with loguru: one file per pod under LOG_DIR (replicas sharing a volume never write one
+file), rotated, and stdout. Each line carries variant, mode and client id where there is one."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+from loguru import logger
+
+from app.config import SettingsError
+
+FORMAT = (
+    "{time:YYYY-MM-DDTHH:mm:ss.SSSZ} {level} {message} "
+    "variant={extra[variant]} mode={extra[mode]} client={extra[client_id]}"
+)
+
+
+def log_file(log_dir: str) -> Path:
+    return Path(log_dir) / f"fastapi-{socket.gethostname()}.log"
+
+
+def configure_logging(log_dir: str, mode: str) -> list[int]:
+    """Add the sinks; returns their ids so shutdown removes exactly these."""
+    path = log_file(log_dir)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as exc:
+        raise SettingsError(f"LOG_DIR={log_dir!r} is not writable: {exc.strerror}") from exc
+    try:
+        logger.remove(0)  # loguru's default stderr sink: stdout below replaces it
+    except ValueError:
+        pass
+    logger.configure(extra={"variant": "-", "mode": mode, "client_id": "-"})
+    return [
+        logger.add(sys.stdout, format=FORMAT, level="INFO", enqueue=True),
+        logger.add(path, format=FORMAT, level="INFO", rotation="50 MB", retention=10, enqueue=True),
+    ]
+
+
+def remove_sinks(ids: list[int]) -> None:
+    for sink in ids:
+        try:
+            logger.remove(sink)
+        except ValueError:
+            pass

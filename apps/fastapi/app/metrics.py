@@ -1,0 +1,52 @@
+"""Prometheus metrics, in a registry of the app's own (two apps in one process never collide)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.requests = Counter(
+            "model_requests_total", "Prediction requests", ["variant", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "model_request_latency_seconds",
+            "Prediction latency",
+            ["variant"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            "model_fallbacks_total",
+            "Requests served by the other alias because the routed one was not loaded",
+            ["routed", "served"],
+            registry=r,
+        )
+        self.reloads = Counter(
+            "model_reloads_total", "Model reloads", ["alias", "result"], registry=r
+        )
+        self.version = Gauge(
+            "model_version", "Version served per alias (0 when not loaded)", ["alias"], registry=r
+        )
+        self.shadow_requests = Counter(
+            "model_shadow_requests_total",
+            "Shadow comparisons",
+            ["shadow", "served", "agreement"],
+            registry=r,
+        )
+        self.shadow_latency = Histogram(
+            "model_shadow_latency_seconds",
+            "Shadow prediction latency",
+            ["shadow"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )

@@ -1,0 +1,181 @@
+"""The models being served: loaded from the MLflow registry by alias, swapped atomically.
+
+A reload loads the new version beside the old one (in a worker thread, so requests keep being
+served), then replaces one dict entry: a request that already holds the old model finishes on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.routing import ALIASES
+
+
+class RegistryError(RuntimeError):
+    """The registry could not be reached or the model could not be loaded."""
+
+
+class AliasNotFoundError(RegistryError):
+    """The alias does not exist in the registry (any more)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    alias: str
+    name: str
+    version: str
+    run_id: str
+    model_uri: str
+    loaded_at: float
+    predict: Callable[[np.ndarray[Any, Any], list[str] | None], list[Any]]
+    n_features: int | None
+    columns: tuple[str, ...] | None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "alias": self.alias,
+            "version": self.version,
+            "run_id": self.run_id,
+            "model_uri": self.model_uri,
+            "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.loaded_at)),
+            "n_features": self.n_features,
+            "columns": list(self.columns) if self.columns else None,
+        }
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    alias: str
+    version: str | None
+    previous_version: str | None
+    unloaded: bool = False
+
+
+def _build_predict(
+    pyfunc_model: Any,
+) -> tuple[Callable[..., list[Any]], int | None, tuple[str, ...] | None]:
+    """A predict function over a float array; the raw model skips pyfunc's per-call conversion
+    when the signature is a tensor (no column names to honour)."""
+    import pandas as pd
+
+    schema = pyfunc_model.metadata.get_input_schema()
+    columns: tuple[str, ...] | None = None
+    n_features: int | None = None
+    if schema is not None and not schema.is_tensor_spec():
+        columns = tuple(schema.input_names())
+        n_features = len(columns)
+    elif schema is not None:
+        shape = schema.inputs[0].shape
+        n_features = int(shape[-1]) if shape and len(shape) == 2 and shape[-1] > 0 else None
+    try:
+        raw = pyfunc_model.get_raw_model()
+    except Exception:  # a flavour without a raw model: use pyfunc as it is
+        raw = None
+
+    if columns is None and raw is not None and hasattr(raw, "predict"):
+
+        def fast(rows: np.ndarray[Any, Any], _names: list[str] | None = None) -> list[Any]:
+            return list(np.asarray(raw.predict(rows)).tolist())
+
+        return fast, n_features, columns
+
+    def via_pyfunc(rows: np.ndarray[Any, Any], names: list[str] | None = None) -> list[Any]:
+        frame = pd.DataFrame(rows, columns=list(names or columns or []) or None)
+        return list(np.asarray(pyfunc_model.predict(frame)).tolist())
+
+    return via_pyfunc, n_features, columns
+
+
+@dataclass
+class ModelStore:
+    """What is loaded, per alias. Reads are lock-free; reloads of one alias are serialised."""
+
+    tracking_uri: str
+    model_name: str
+    models: dict[str, LoadedModel] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def get(self, alias: str) -> LoadedModel | None:
+        return self.models.get(alias)
+
+    def loaded(self) -> list[str]:
+        return [a for a in ALIASES if a in self.models]
+
+    def missing(self) -> list[str]:
+        return [a for a in ALIASES if a not in self.models]
+
+    def _client(self) -> Any:
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def resolve_version(self, alias: str) -> Any:
+        """The registry's model version behind `alias` (blocking)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self._client().get_model_version_by_alias(self.model_name, alias)
+        except MlflowException as exc:
+            if (
+                "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", ""))
+                or "not found" in str(exc).lower()
+            ):
+                raise AliasNotFoundError(f"{self.model_name}@{alias} does not exist") from exc
+            raise RegistryError(f"cannot resolve {self.model_name}@{alias}: {exc}") from exc
+        except Exception as exc:  # connection errors come in many types
+            raise RegistryError(
+                f"cannot reach the registry for {self.model_name}@{alias}: {exc}"
+            ) from exc
+
+    def load_blocking(self, alias: str) -> LoadedModel:
+        import mlflow.pyfunc
+
+        version = self.resolve_version(alias)
+        uri = f"models:/{self.model_name}/{version.version}"  # exactly the version resolved
+        try:
+            model = mlflow.pyfunc.load_model(uri)
+        except Exception as exc:
+            raise RegistryError(f"cannot load {uri} ({self.model_name}@{alias}): {exc}") from exc
+        predict, n_features, columns = _build_predict(model)
+        return LoadedModel(
+            alias,
+            self.model_name,
+            str(version.version),
+            str(version.run_id or ""),
+            f"models:/{self.model_name}@{alias}",
+            time.time(),
+            predict,
+            n_features,
+            columns,
+        )
+
+    def lock(self, alias: str) -> asyncio.Lock:
+        return self._locks.setdefault(alias, asyncio.Lock())
+
+    async def load_all(self) -> dict[str, Exception]:
+        """Load every alias concurrently; returns the errors of those that failed."""
+        results = await asyncio.gather(*(self.reload(a) for a in ALIASES), return_exceptions=True)
+        return {a: r for a, r in zip(ALIASES, results, strict=True) if isinstance(r, Exception)}
+
+    async def reload(self, alias: str) -> ReloadOutcome:
+        """Load what `alias` points to now and swap it in; on failure the old model stays."""
+        async with self.lock(alias):
+            previous = self.models.get(alias)
+            try:
+                fresh = await asyncio.to_thread(self.load_blocking, alias)
+            except AliasNotFoundError:
+                self.models = {a: m for a, m in self.models.items() if a != alias}
+                raise
+            self.models = {**self.models, alias: fresh}  # one atomic swap of the mapping
+            return ReloadOutcome(alias, fresh.version, previous.version if previous else None)
+
+    def health(self) -> str:
+        count = len(self.models)
+        return "ok" if count == len(ALIASES) else ("degraded" if count else "unhealthy")

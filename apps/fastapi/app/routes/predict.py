@@ -1,0 +1,103 @@
+"""POST /predict (routed) and POST /variant/{alias}/predict (named)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, HTTPException
+from loguru import logger
+
+from app.inputs import InputError, PredictRequest, PredictResponse, to_array
+from app.models import LoadedModel
+from app.routing import ALIASES, choose_alias, other_alias
+from app.runtime import Runtime, RuntimeDep
+
+router = APIRouter(tags=["predict"])
+# Larger batches run in a worker thread so one big request does not stall every other one.
+THREAD_ROWS = 1_000
+ClientId = Annotated[str | None, Header(alias="x-client-id", max_length=256)]
+NOT_LOADED = {503: {"description": "no model is loaded for this alias"}}
+BAD_INPUT = {
+    413: {"description": "too many rows"},
+    422: {"description": "rows the model cannot take"},
+}
+
+
+async def _serve(
+    runtime: Runtime, model: LoadedModel, body: PredictRequest, client_id: str | None, routed: str
+) -> PredictResponse:
+    settings = runtime.settings
+    start = time.perf_counter()
+    try:
+        rows, names = to_array(body, model.n_features, model.columns, settings.max_batch_rows)
+    except InputError as exc:
+        runtime.metrics.requests.labels(model.alias, str(exc.status)).inc()
+        raise HTTPException(exc.status, str(exc)) from None
+    try:
+        if len(rows) >= THREAD_ROWS:
+            answer = await anyio.to_thread.run_sync(model.predict, rows, names)
+        else:
+            answer = model.predict(rows, names)
+    except Exception as exc:
+        runtime.metrics.requests.labels(model.alias, "500").inc()
+        logger.bind(variant=model.alias, client_id=client_id or "-").error(
+            "prediction failed: {}", exc
+        )
+        runtime.notifier.notify(
+            "prediction_failed",
+            alias=model.alias,
+            version=model.version,
+            mode=settings.mode,
+            error=exc,
+        )
+        raise HTTPException(
+            500, f"prediction failed on {model.alias}: {type(exc).__name__}"
+        ) from None
+    elapsed = time.perf_counter() - start
+    runtime.metrics.requests.labels(model.alias, "200").inc()
+    runtime.metrics.latency.labels(model.alias).observe(elapsed)
+    if routed != model.alias:
+        runtime.metrics.fallbacks.labels(routed, model.alias).inc()
+    if settings.request_log:
+        logger.bind(variant=model.alias, client_id=client_id or "-").info(
+            "predict rows={} version={} ms={:.2f}", len(rows), model.version, elapsed * 1000
+        )
+    runtime.shadow_compare(model, rows, names, answer)
+    return PredictResponse(
+        variant=model.alias, mode=settings.mode, version=model.version, prediction=answer
+    )
+
+
+@router.post("/predict", response_model=PredictResponse, responses={**NOT_LOADED, **BAD_INPUT})
+async def predict(
+    body: PredictRequest, runtime: RuntimeDep, x_client_id: ClientId = None
+) -> PredictResponse:
+    """Routed by ALIAS_SELECTION_MODE; falls back to the loaded alias when the routed one is not."""
+    s = runtime.settings
+    routed = choose_alias(
+        s.mode, s.default_alias, s.canary_percent, s.ab_split_percent, x_client_id
+    )
+    model = runtime.store.get(routed) or runtime.store.get(other_alias(routed))
+    if model is None:
+        runtime.metrics.requests.labels(routed, "503").inc()
+        raise HTTPException(503, "no model is loaded")
+    return await _serve(runtime, model, body, x_client_id, routed)
+
+
+@router.post(
+    "/variant/{alias}/predict",
+    response_model=PredictResponse,
+    responses={**NOT_LOADED, **BAD_INPUT, 404: {"description": "unknown alias"}},
+)
+async def predict_variant(
+    alias: str, body: PredictRequest, runtime: RuntimeDep, x_client_id: ClientId = None
+) -> PredictResponse:
+    """The same on the named alias, for manual checks and shadow tests."""
+    if alias not in ALIASES:
+        raise HTTPException(404, f"unknown alias {alias!r}; use A or B")
+    model = runtime.store.get(alias)
+    if model is None:
+        raise HTTPException(503, f"alias {alias} is not loaded")
+    return await _serve(runtime, model, body, x_client_id, alias)

@@ -1,0 +1,333 @@
+"""The serving app in-process (TestClient runs the lifespan) against a real MLflow server."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Registry, Webhook
+
+pytest.importorskip("mlflow", reason="the serving extra is not installed")
+
+from app.config import Settings, SettingsError, load_settings  # noqa: E402
+from app.main import StartupError, create_app  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from tools.local_mlflow import delete_alias, register_model, set_alias  # noqa: E402
+
+ROW = [5.1, 3.5, 1.4, 0.2]
+TOKEN = "t0ken-for-tests"
+
+
+def settings_for(registry: Registry, tmp_path: Path, **overrides: Any) -> Settings:
+    base: dict[str, Any] = dict(
+        tracking_uri=registry.url,
+        model_name="best_model",
+        default_alias="B",
+        mode="blue_green",
+        canary_percent=10,
+        ab_split_percent=90,
+        reload_token=TOKEN,
+        log_dir=str(tmp_path / "logs"),
+        poll_interval_seconds=0,
+    )
+    base.update(overrides)
+    return Settings(**base)
+
+
+def client_for(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def blue_green(mlflow_registry: Registry, tmp_path: Path) -> Iterator[TestClient]:
+    yield from client_for(settings_for(mlflow_registry, tmp_path))
+
+
+def predict(
+    client: TestClient,
+    cid: str | None = None,
+    path: str = "/predict",
+    rows: list[list[float]] | None = None,
+) -> dict[str, Any]:
+    headers = {"x-client-id": cid} if cid else {}
+    response = client.post(path, json={"data": rows or [ROW]}, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_blue_green_sends_every_request_to_the_default(
+    blue_green: TestClient, mlflow_registry: Registry
+) -> None:
+    answers = [predict(blue_green, f"client-{i}") for i in range(500)]
+    assert Counter(a["variant"] for a in answers) == {"B": 500}
+    assert {a["version"] for a in answers} == {mlflow_registry.versions["B"]}
+    assert answers[0]["mode"] == "blue_green"
+    assert answers[0]["prediction"] == [0]  # iris setosa
+
+
+@pytest.mark.parametrize(
+    ("mode", "percent", "share_of"), [("canary", 20, "B"), ("ab_test", 70, "A")]
+)
+def test_split_over_1000_clients(
+    mlflow_registry: Registry, tmp_path: Path, mode: str, percent: int, share_of: str
+) -> None:
+    settings = settings_for(
+        mlflow_registry, tmp_path, mode=mode, canary_percent=percent, ab_split_percent=percent
+    )
+    for client in client_for(settings):
+        variants = [predict(client, f"c{i}")["variant"] for i in range(1000)]
+        share = variants.count(share_of) / 10
+        assert abs(share - percent) <= 4, share
+        # sticky: the same client gets the same variant again
+        assert [predict(client, f"c{i}")["variant"] for i in range(50)] == variants[:50]
+        assert predict(client)["variant"] == "B"  # no client id: the default alias
+
+
+def test_named_variant_and_unknown_alias(blue_green: TestClient, mlflow_registry: Registry) -> None:
+    answer = predict(blue_green, path="/variant/A/predict", rows=[ROW, [6.7, 3.0, 5.2, 2.3]])
+    assert answer["variant"] == "A" and answer["version"] == mlflow_registry.versions["A"]
+    assert answer["prediction"] == [0, 2]
+    assert blue_green.post("/variant/C/predict", json={"data": [ROW]}).status_code == 404
+    assert blue_green.post("/variant/C/reload", headers={"x-token": TOKEN}).status_code == 404
+
+
+BAD_BODIES = [
+    ("malformed json", b"{not json", 422),
+    ("missing data", b'{"rows": [[1, 2, 3, 4]]}', 422),
+    ("ragged rows", b'{"data": [[1, 2, 3, 4], [1, 2]]}', 422),
+    ("non-numeric", b'{"data": [[1, 2, 3, "x"]]}', 422),
+    ("boolean", b'{"data": [[1, 2, 3, true]]}', 422),
+    ("empty batch", b'{"data": []}', 422),
+    ("empty row", b'{"data": [[]]}', 422),
+    ("wrong width", b'{"data": [[1, 2, 3]]}', 422),
+    ("not finite", b'{"data": [[1, 2, 3, NaN]]}', 422),
+    ("data not a list", b'{"data": 5}', 422),
+    ("body a list", b"[1, 2]", 422),
+    ("too many rows", b'{"data": [' + b",".join([b"[1,2,3,4]"] * 101) + b"]}", 413),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"), [b[1:] for b in BAD_BODIES], ids=[b[0] for b in BAD_BODIES]
+)
+def test_bad_input_is_a_4xx_never_a_500(
+    mlflow_registry: Registry, tmp_path: Path, body: bytes, status: int
+) -> None:
+    for client in client_for(settings_for(mlflow_registry, tmp_path, max_batch_rows=100)):
+        response = client.post(
+            "/predict", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == status, response.text
+        assert response.json()["detail"]
+        assert client.get("/livez").status_code == 200  # still standing
+
+
+def test_reload_needs_the_token(blue_green: TestClient) -> None:
+    assert blue_green.post("/variant/B/reload").status_code == 401
+    assert blue_green.post("/variant/B/reload", headers={"x-token": "wrong"}).status_code == 401
+    ok = blue_green.post("/variant/B/reload", headers={"x-token": TOKEN})
+    assert ok.status_code == 200 and ok.json()["alias"] == "B"
+
+
+def test_reload_is_disabled_without_a_token(mlflow_registry: Registry, tmp_path: Path) -> None:
+    for client in client_for(settings_for(mlflow_registry, tmp_path, reload_token="")):
+        response = client.post("/variant/B/reload", headers={"x-token": ""})
+        assert response.status_code == 403
+        assert "disabled" in response.json()["detail"]
+
+
+def test_repointed_alias_is_served_after_reload(
+    mlflow_registry: Registry, tmp_path: Path, slack_webhook: Webhook
+) -> None:
+    name = "repoint_model"
+    register_model(mlflow_registry.url, "logreg", "A", name=name)
+    register_model(mlflow_registry.url, "tree", "B", name=name)
+    settings = settings_for(
+        mlflow_registry, tmp_path, model_name=name, slack_webhook_url=slack_webhook.url
+    )
+    for client in client_for(settings):
+        assert predict(client)["version"] == "2"
+        new = register_model(mlflow_registry.url, "logreg-weak", "B", name=name)
+        assert predict(client)["version"] == "2"  # nothing changes until a reload
+        reloaded = client.post("/variant/B/reload", headers={"x-token": TOKEN})
+        assert reloaded.json() == {"alias": "B", "version": new, "previous_version": "2"}
+        assert predict(client)["version"] == new
+        models = {m["alias"]: m for m in client.get("/models").json()["models"]}
+        assert models["B"]["version"] == new and models["B"]["model_uri"] == f"models:/{name}@B"
+        metrics = client.get("/metrics").text
+        assert 'model_reloads_total{alias="B",result="succeeded"} 1.0' in metrics
+        assert f'model_version{{alias="B"}} {float(new)}' in metrics
+    assert "reload_succeeded" in slack_webhook.events()
+
+
+def test_failing_reload_keeps_serving_the_old_model(
+    mlflow_registry: Registry, tmp_path: Path, slack_webhook: Webhook
+) -> None:
+    from mlflow import MlflowClient
+
+    name = "broken_model"
+    register_model(mlflow_registry.url, "logreg", "A", name=name)
+    register_model(mlflow_registry.url, "tree", "B", name=name)
+    settings = settings_for(
+        mlflow_registry, tmp_path, model_name=name, slack_webhook_url=slack_webhook.url
+    )
+    for client in client_for(settings):
+        registry = MlflowClient(tracking_uri=mlflow_registry.url, registry_uri=mlflow_registry.url)
+        broken = register_model(mlflow_registry.url, "logreg", None, name=name)
+        source = str(registry.get_model_version(name, broken).source)
+        model_id = source.rstrip("/").split("/")[-1]
+        mlmodels = [
+            p
+            for d in (mlflow_registry.workdir / "artifacts").rglob(model_id)
+            for p in d.rglob("MLmodel")
+        ]
+        assert mlmodels, f"no artifacts found for {source}"
+        for path in mlmodels:
+            path.write_text("this: [is not a model\n")  # a broken artefact
+        set_alias(mlflow_registry.url, "B", broken, name)
+        response = client.post("/variant/B/reload", headers={"x-token": TOKEN})
+        assert response.status_code == 502
+        assert response.json()["detail"]["serving_version"] == "2"
+        assert predict(client)["version"] == "2"
+        assert client.get("/health").json()["status"] == "ok"
+        assert 'result="failed"} 1.0' in client.get("/metrics").text
+    deadline = time.monotonic() + 5
+    while "reload_failed" not in slack_webhook.events() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "reload_failed" in slack_webhook.events()
+
+
+def test_health_goes_ok_degraded_unhealthy(
+    mlflow_registry: Registry, tmp_path: Path, slack_webhook: Webhook
+) -> None:
+    name = "health_model"
+    register_model(mlflow_registry.url, "logreg", "A", name=name)
+    register_model(mlflow_registry.url, "logreg", "B", name=name)
+    settings = settings_for(
+        mlflow_registry,
+        tmp_path,
+        model_name=name,
+        mode="canary",
+        canary_percent=100,
+        slack_webhook_url=slack_webhook.url,
+    )
+    for client in client_for(settings):
+        assert client.get("/health").json() == {"status": "ok", "loaded": ["A", "B"], "missing": []}
+        delete_alias(mlflow_registry.url, "B", name)
+        assert client.post("/variant/B/reload", headers={"x-token": TOKEN}).status_code == 404
+        health = client.get("/health")
+        assert (health.status_code, health.json()) == (
+            200,
+            {"status": "degraded", "loaded": ["A"], "missing": ["B"]},
+        )
+        # the routed alias B is gone: served by A, counted as a fallback
+        answer = predict(client, "someone")
+        assert answer["variant"] == "A"
+        assert 'model_fallbacks_total{routed="B",served="A"} 1.0' in client.get("/metrics").text
+        delete_alias(mlflow_registry.url, "A", name)
+        client.post("/variant/A/reload", headers={"x-token": TOKEN})
+        health = client.get("/health")
+        assert (health.status_code, health.json()["status"]) == (503, "unhealthy")
+        assert client.post("/predict", json={"data": [ROW]}).status_code == 503
+        assert client.get("/livez").status_code == 200
+    deadline = time.monotonic() + 5
+    while slack_webhook.events().count("health_changed") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    texts = [m["text"] for m in slack_webhook.received if m["event"] == "health_changed"]
+    assert any("ok -> degraded" in str(t) for t in texts)
+    assert any("degraded -> unhealthy" in str(t) for t in texts)
+
+
+def test_polling_converges_on_a_moved_alias(mlflow_registry: Registry, tmp_path: Path) -> None:
+    name = "polled_model"
+    register_model(mlflow_registry.url, "logreg", "A", name=name)
+    register_model(mlflow_registry.url, "tree", "B", name=name)
+    settings = settings_for(mlflow_registry, tmp_path, model_name=name, poll_interval_seconds=0.3)
+    for client in client_for(settings):
+        new = register_model(mlflow_registry.url, "logreg-weak", "B", name=name)
+        deadline = time.monotonic() + 20
+        while predict(client)["version"] != new and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert predict(client)["version"] == new
+
+
+def test_shadow_traffic_is_compared(mlflow_registry: Registry, tmp_path: Path) -> None:
+    settings = settings_for(mlflow_registry, tmp_path, default_alias="A", shadow_alias="B")
+    for client in client_for(settings):
+        rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
+        for _ in range(10):
+            assert predict(client, rows=rows)["variant"] == "A"
+        deadline = time.monotonic() + 5
+        while (
+            client.get("/models").json()["shadow"]["compared"] < 10 and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        shadow = client.get("/models").json()["shadow"]
+        assert shadow["alias"] == "B" and shadow["compared"] == 10
+        assert 0.0 <= shadow["agreement"] <= 1.0
+        assert "model_shadow_requests_total" in client.get("/metrics").text
+
+
+def test_logs_go_to_a_file_per_pod(blue_green: TestClient, tmp_path: Path) -> None:
+    import socket
+
+    predict(blue_green, "client-xyz")
+    log = tmp_path / "logs" / f"fastapi-{socket.gethostname()}.log"
+    deadline = time.monotonic() + 5
+    while (
+        "client-xyz" not in (log.read_text() if log.exists() else "")
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    line = next(ln for ln in log.read_text().splitlines() if "client-xyz" in ln)
+    assert "variant=B" in line and "mode=blue_green" in line
+
+
+def test_index_models_and_metrics(blue_green: TestClient) -> None:
+    index = blue_green.get("/").json()
+    listed = {(e["method"], e["path"]) for e in index["endpoints"]}
+    assert {
+        ("POST", "/predict"),
+        ("POST", "/variant/{alias}/reload"),
+        ("GET", "/health"),
+        ("GET", "/livez"),
+        ("GET", "/metrics"),
+        ("GET", "/models"),
+    } <= listed
+    predict(blue_green)
+    metrics = blue_green.get("/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert 'model_requests_total{status="200",variant="B"}' in metrics.text
+
+
+def test_no_model_at_all_refuses_to_start(mlflow_registry: Registry, tmp_path: Path) -> None:
+    settings = settings_for(mlflow_registry, tmp_path, model_name="no_such_model")
+    with (
+        pytest.raises(StartupError, match="no model of 'no_such_model'"),
+        TestClient(create_app(settings)),
+    ):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("ALIAS_SELECTION_MODE", "shadow", "ALIAS_SELECTION_MODE='shadow' must be one of"),
+        ("CANARY_PERCENT", "150", "CANARY_PERCENT=150 is outside 0..100"),
+        ("AB_SPLIT_PERCENT", "ten", "AB_SPLIT_PERCENT='ten' is not a whole number"),
+        ("DEFAULT_ALIAS", "C", "DEFAULT_ALIAS='C' must be one of A, B"),
+        ("SHADOW_ALIAS", "Z", "SHADOW_ALIAS='Z'"),
+        ("MLFLOW_TRACKING_URI", "", "MLFLOW_TRACKING_URI is not set"),
+    ],
+)
+def test_invalid_settings_name_the_variable(name: str, value: str, words: str) -> None:
+    env = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000", "MODEL_NAME": "m", name: value}
+    with pytest.raises(SettingsError, match=words.replace("(", r"\(")):
+        load_settings(env)
