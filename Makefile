@@ -31,8 +31,8 @@ validate: $(RENDER_STAMP)
 	$(BIN)/gitopsgen validate
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check generator apps/fastapi/app tests bench
-	$(BIN)/ruff format --check generator
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: lint

@@ -177,9 +177,15 @@ def _error_findings(
             )
         return
     if "propertyNames" in error.absolute_schema_path:
-        yield _finding_at(doc, display, (*prefix, *inner, str(error.instance)), fallback, "pattern",
-                          f"{error.instance!r} is not a valid name: use lowercase letters, digits "
-                          "and '-' (a DNS label)")
+        yield _finding_at(
+            doc,
+            display,
+            (*prefix, *inner, str(error.instance)),
+            fallback,
+            "pattern",
+            f"{error.instance!r} is not a valid name: use lowercase letters, digits "
+            "and '-' (a DNS label)",
+        )
         return
     if error.validator == "required":
         message = str(error.message).replace("is a required property", "is required")

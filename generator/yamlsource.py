@@ -18,8 +18,17 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 PathPart = str | int
 
-__all__ = ["FastLoader", "PathPart", "Position", "SourceDocument", "YamlProblem",
-           "format_path", "load_document", "load_documents", "position_from_mark"]
+__all__ = [
+    "FastLoader",
+    "PathPart",
+    "Position",
+    "SourceDocument",
+    "YamlProblem",
+    "format_path",
+    "load_document",
+    "load_documents",
+    "position_from_mark",
+]
 
 
 @dataclass(frozen=True)

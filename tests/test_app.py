@@ -24,17 +24,17 @@ TOKEN = "t0ken-for-tests"
 
 
 def settings_for(registry: Registry, tmp_path: Path, **overrides: Any) -> Settings:
-    base: dict[str, Any] = dict(
-        tracking_uri=registry.url,
-        model_name="best_model",
-        default_alias="B",
-        mode="blue_green",
-        canary_percent=10,
-        ab_split_percent=90,
-        reload_token=TOKEN,
-        log_dir=str(tmp_path / "logs"),
-        poll_interval_seconds=0,
-    )
+    base: dict[str, Any] = {
+        "tracking_uri": registry.url,
+        "model_name": "best_model",
+        "default_alias": "B",
+        "mode": "blue_green",
+        "canary_percent": 10,
+        "ab_split_percent": 90,
+        "reload_token": TOKEN,
+        "log_dir": str(tmp_path / "logs"),
+        "poll_interval_seconds": 0,
+    }
     base.update(overrides)
     return Settings(**base)
 

@@ -71,8 +71,14 @@ def check_pool_addresses(files: list[LoadedFile]) -> Iterator[Finding]:
             for index, entry in enumerate((data.get("spec") or {}).get("addresses") or []):
                 parsed, problem = parse_pool_entry(str(entry))
                 if parsed is None:
-                    yield _finding("GG104", file, doc, ("spec", "addresses", index), problem,
-                                   "use a CIDR or first-last, e.g. 10.0.0.10-10.0.0.30")
+                    yield _finding(
+                        "GG104",
+                        file,
+                        doc,
+                        ("spec", "addresses", index),
+                        problem,
+                        "use a CIDR or first-last, e.g. 10.0.0.10-10.0.0.30",
+                    )
 
 
 def check_annotations_and_secrets(files: list[LoadedFile]) -> Iterator[Finding]:

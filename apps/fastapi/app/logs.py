@@ -3,6 +3,7 @@ file), rotated, and stdout. Each line carries variant, mode and client id where 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 from pathlib import Path
@@ -30,10 +31,8 @@ def configure_logging(log_dir: str, mode: str) -> list[int]:
             pass
     except OSError as exc:
         raise SettingsError(f"LOG_DIR={log_dir!r} is not writable: {exc.strerror}") from exc
-    try:
+    with contextlib.suppress(ValueError):
         logger.remove(0)  # loguru's default stderr sink: stdout below replaces it
-    except ValueError:
-        pass
     logger.configure(extra={"variant": "-", "mode": mode, "client_id": "-"})
     return [
         logger.add(sys.stdout, format=FORMAT, level="INFO", enqueue=True),
@@ -43,7 +42,5 @@ def configure_logging(log_dir: str, mode: str) -> list[int]:
 
 def remove_sinks(ids: list[int]) -> None:
     for sink in ids:
-        try:
+        with contextlib.suppress(ValueError):
             logger.remove(sink)
-        except ValueError:
-            pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, HTTPException
@@ -18,8 +18,10 @@ router = APIRouter(tags=["predict"])
 # Larger batches run in a worker thread so one big request does not stall every other one.
 THREAD_ROWS = 1_000
 ClientId = Annotated[str | None, Header(alias="x-client-id", max_length=256)]
-NOT_LOADED = {503: {"description": "no model is loaded for this alias"}}
-BAD_INPUT = {
+NOT_LOADED: dict[int | str, dict[str, Any]] = {
+    503: {"description": "no model is loaded for this alias"}
+}
+BAD_INPUT: dict[int | str, dict[str, Any]] = {
     413: {"description": "too many rows"},
     422: {"description": "rows the model cannot take"},
 }
