@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from generator.errors import GitopsgenError, SpecError
+from generator.errors import GitopsgenError, SpecError, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +30,12 @@ def _reports_errors(func: F) -> F:
                 f"error: the spec is invalid ({len(exc.findings)} problem(s)); nothing was written",
                 err=True,
             )
+            sys.exit(exc.exit_code)
+        except ValidationFailed as exc:
+            from generator.validate.report import report_text
+
+            click.echo(report_text(exc.findings), err=True, nl=False)
+            click.echo("error: validation failed; nothing was committed", err=True)
             sys.exit(exc.exit_code)
         except GitopsgenError as exc:
             click.echo(f"error: {exc}", err=True)
@@ -214,6 +220,196 @@ def schemas_fetch(dest: Path | None) -> None:
 
     for path in fetch_crds(dest):
         click.echo(f"fetched  {path}")
+
+
+def _git_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option("--branch", default=None, help="Branch to create (default: derived)."),
+            click.option("--push", is_flag=True, help="Push the branch (never forced)."),
+            click.option(
+                "--remote", default="origin", show_default=True, help="Remote to push to."
+            ),
+            click.option(
+                "--open-pr",
+                is_flag=True,
+                help="Open the pull request with the GitHub CLI, where it is installed.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _finish(outcome: Any, open_pr: bool, remote: str) -> None:
+    import shutil
+    import subprocess
+
+    click.echo(
+        f"created branch {outcome.branch} with commit {outcome.commit[:12]}"
+        + (f", pushed to {remote}" if outcome.pushed else ""),
+        err=True,
+    )
+    click.echo(f"# {outcome.title}\n")
+    click.echo(outcome.body, nl=False)
+    if not open_pr:
+        return
+    gh = shutil.which("gh")
+    if gh is None:
+        click.echo(
+            "note: the GitHub CLI (gh) is not installed; open the pull request by hand", err=True
+        )
+        return
+    if not outcome.pushed:
+        click.echo("note: --open-pr needs --push; the pull request was not opened", err=True)
+        return
+    subprocess.run(
+        [
+            gh,
+            "pr",
+            "create",
+            "--head",
+            outcome.branch,
+            "--title",
+            outcome.title,
+            "--body",
+            outcome.body,
+        ],
+        check=False,
+    )
+
+
+@cli.command()
+@spec_option
+@root_option
+@click.option("-m", "--message", default=None, help="Commit subject (default: what changed).")
+@_reports_errors
+def commit(spec: Path | None, root: Path | None, message: str | None) -> None:
+    """Render, validate, and commit exactly the spec and the rendered files."""
+    from generator.promote import commit_render
+
+    base, spec_path = _paths(root, spec)
+    outcome = commit_render(base, spec_path, message)
+    click.echo(f"committed {outcome.commit[:12]} on {outcome.branch}: {outcome.title}")
+
+
+@cli.command()
+@click.argument("environment")
+@click.option("--to", "to", required=True, help="A, B, blue (A) or green (B).")
+@_git_options
+@spec_option
+@root_option
+@_reports_errors
+def promote(
+    environment: str,
+    to: str,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Promote ENVIRONMENT to an alias: a branch with a one-line spec change, re-rendered."""
+    from generator.pipeline import render_repository
+    from generator.promote import apply_edit, promotion_edit
+
+    base, spec_path = _paths(root, spec)
+    current = render_repository(spec_path, base).spec
+    edit = promotion_edit(current, environment, to, branch)
+    _finish(apply_edit(base, spec_path, edit, push, remote), open_pr, remote)
+
+
+@cli.command("set")
+@click.argument("environment")
+@click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@_git_options
+@spec_option
+@root_option
+@_reports_errors
+def set_fields(
+    environment: str,
+    assignments: tuple[str, ...],
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Set spec fields of ENVIRONMENT (e.g. serving.canaryPercent=25) on a new branch."""
+    from generator.pipeline import render_repository
+    from generator.promote import apply_edit, set_edit
+    from generator.spec_edit import parse_assignment
+
+    base, spec_path = _paths(root, spec)
+    parsed = [parse_assignment(a) for a in assignments]
+    edit = set_edit(render_repository(spec_path, base).spec, environment, parsed, branch)
+    _finish(apply_edit(base, spec_path, edit, push, remote), open_pr, remote)
+
+
+@cli.command()
+@click.argument("environment")
+@_git_options
+@spec_option
+@root_option
+@_reports_errors
+def rollback(
+    environment: str,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Back to the alias ENVIRONMENT had before its last promotion (from the spec's history)."""
+    from generator.pipeline import render_repository
+    from generator.promote import apply_edit, rollback_edit
+
+    base, spec_path = _paths(root, spec)
+    spec_rel = spec_path.resolve().relative_to(base).as_posix()
+    current = render_repository(spec_path, base).spec
+    edit = rollback_edit(base, current, spec_rel, environment, branch)
+    _finish(apply_edit(base, spec_path, edit, push, remote), open_pr, remote)
+
+
+@cli.command("simulate")
+@click.argument("environment")
+@click.option(
+    "--clients",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 10_000_000),
+    help="How many synthetic client ids to route.",
+)
+@click.option("--client-id", "client_ids", multiple=True, help="Show where this client goes.")
+@spec_option
+@root_option
+@_reports_errors
+def simulate_command(
+    environment: str,
+    clients: int,
+    client_ids: tuple[str, ...],
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """The traffic split of ENVIRONMENT, computed by the serving app's own routing function."""
+    from generator.pipeline import render_repository
+    from generator.promote import PromotionError
+    from generator.simulate import simulate
+
+    base, spec_path = _paths(root, spec)
+    current = render_repository(spec_path, base).spec
+    if environment not in current.names:
+        raise PromotionError(
+            f"unknown environment {environment!r}; known: {', '.join(current.names)}"
+        )
+    split = simulate(current.environment(environment), base, clients, client_ids)
+    click.echo(split.summary() + f" over {clients} client ids")
+    click.echo(f"requests without x-client-id: {split.default_alias}")
+    for cid, alias in split.assignments.items():
+        click.echo(f"{cid}: {alias}")
 
 
 def main() -> None:

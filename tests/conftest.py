@@ -58,6 +58,9 @@ def copy_repository(dest: Path) -> Path:
         "metallb",
     ):
         shutil.copytree(REPO / part, dest / part)
+    # the serving app's routing function, which `simulate` and promotion bodies load
+    (dest / "apps/fastapi/app").mkdir()
+    shutil.copy2(REPO / "apps/fastapi/app/routing.py", dest / "apps/fastapi/app/routing.py")
     return dest
 
 

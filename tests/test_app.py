@@ -109,6 +109,7 @@ BAD_BODIES = [
     ("wrong width", b'{"data": [[1, 2, 3]]}', 422),
     ("not finite", b'{"data": [[1, 2, 3, NaN]]}', 422),
     ("data not a list", b'{"data": 5}', 422),
+    ("beyond float32", b'{"data": [[1e219, 3e117, -9.7e15, 3.7e253]]}', 422),
     ("body a list", b"[1, 2]", 422),
     ("too many rows", b'{"data": [' + b",".join([b"[1,2,3,4]"] * 101) + b"]}", 413),
 ]

@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 Number = StrictInt | StrictFloat
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class PredictRequest(BaseModel):
@@ -54,6 +55,8 @@ def to_array(
     array = np.asarray(rows, dtype=np.float64)
     if not np.isfinite(array).all():
         raise InputError("values must be finite numbers (no NaN or Infinity)")
+    if array.size and np.abs(array).max() > FLOAT32_MAX:
+        raise InputError(f"values must lie within ±{FLOAT32_MAX:.3e} (models compute in float32)")
     if names is not None and columns is not None and list(names) != list(columns):
         order = [names.index(c) for c in columns]
         array = array[:, order]

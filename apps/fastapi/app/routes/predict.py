@@ -42,6 +42,9 @@ async def _serve(
             answer = await anyio.to_thread.run_sync(model.predict, rows, names)
         else:
             answer = model.predict(rows, names)
+    except (ValueError, TypeError) as exc:  # the model's own input checks refused the rows
+        runtime.metrics.requests.labels(model.alias, "422").inc()
+        raise HTTPException(422, f"the model refused the input: {exc}") from None
     except Exception as exc:
         runtime.metrics.requests.labels(model.alias, "500").inc()
         logger.bind(variant=model.alias, client_id=client_id or "-").error(

@@ -1,0 +1,90 @@
+"""Git at the edge: a thin wrapper over the `git` command, errors as GitError."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import GitError
+
+
+@dataclass(frozen=True)
+class Repo:
+    root: Path
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        try:
+            result = subprocess.run(
+                ["git", *args], cwd=self.root, capture_output=True, text=True, check=False
+            )
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed") from exc
+        if check and result.returncode != 0:
+            raise GitError(
+                f"git {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}"
+            )
+        return result
+
+    def out(self, *args: str) -> str:
+        return self.run(*args).stdout.strip()
+
+    @classmethod
+    def at(cls, root: Path) -> Repo:
+        repo = cls(root)
+        result = repo.run("rev-parse", "--show-toplevel", check=False)
+        if result.returncode != 0:
+            raise GitError(f"{root} is not a git repository")
+        return repo
+
+    def status(self) -> str:
+        return self.out("status", "--porcelain", "--untracked-files=all")
+
+    def require_clean(self) -> None:
+        dirty = self.status()
+        if dirty:
+            listed = "\n  ".join(dirty.splitlines()[:10])
+            raise GitError(
+                f"the working tree has uncommitted changes; commit or stash them first:\n  {listed}"
+            )
+
+    def current_branch(self) -> str:
+        result = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        if result.returncode != 0:
+            raise GitError("HEAD is detached; check out a branch first")
+        return result.stdout.strip()
+
+    def branch_exists(self, name: str) -> bool:
+        return (
+            self.run(
+                "rev-parse", "--verify", "--quiet", f"refs/heads/{name}", check=False
+            ).returncode
+            == 0
+        )
+
+    def head(self) -> str:
+        return self.out("rev-parse", "HEAD")
+
+    def show(self, rev: str, path: str) -> str | None:
+        result = self.run("show", f"{rev}:{path}", check=False)
+        return result.stdout if result.returncode == 0 else None
+
+    def commits_touching(self, path: str) -> list[str]:
+        return self.out("log", "--format=%H", "--", path).split()
+
+    def stage(self, paths: list[str]) -> None:
+        self.run("add", "--all", "--", *paths)
+
+    def commit(self, message: str) -> str:
+        self.run("commit", "--quiet", "--no-verify", "-m", message)
+        return self.head()
+
+    def push(self, remote: str, branch: str) -> None:
+        result = self.run(
+            "push", "--porcelain", remote, f"refs/heads/{branch}:refs/heads/{branch}", check=False
+        )  # never --force
+        if result.returncode != 0:
+            raise GitError(
+                f"push of {branch} to {remote} was rejected: "
+                f"{(result.stderr or result.stdout).strip()}"
+            )

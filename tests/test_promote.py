@@ -1,0 +1,236 @@
+"""Promotion through Git, on real repositories: a temporary clone and a bare `origin`."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SPEC, Invoke, copy_repository, snapshot
+
+PROD_LINE = "    serving: {defaultAlias: B}   # green is live\n"
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{var}_NAME", "Test Engineer")
+        monkeypatch.setenv(f"GIT_{var}_EMAIL", "test@example.org")
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(bare)], check=True)
+    return bare
+
+
+@pytest.fixture
+def clone(tmp_path: Path, origin: Path) -> Path:
+    root = copy_repository(tmp_path / "clone")
+    (root / ".gitignore").write_text(".venv/\n")
+    git(root, "init", "--quiet", "-b", "main")
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "-m", "initial")
+    git(root, "remote", "add", "origin", str(origin))
+    git(root, "push", "--quiet", "origin", "main")
+    return root
+
+
+def state(root: Path) -> tuple[str, str, str, dict[str, bytes]]:
+    """Everything a refusal must leave as it was."""
+    files = {k: v for k, v in snapshot(root).items() if not k.startswith(".git/")}
+    return (
+        git(root, "status", "--porcelain"),
+        git(root, "branch", "--list"),
+        git(root, "rev-parse", "HEAD"),
+        files,
+    )
+
+
+def test_promotion_is_one_line_of_spec_plus_its_render(clone: Path, run_cli: Invoke) -> None:
+    spec_before = (clone / SPEC).read_bytes()
+    result = run_cli("promote", "prod", "--to", "blue", "--root", clone)
+    assert git(clone, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert git(clone, "status", "--porcelain") == ""
+    assert (clone / SPEC).read_bytes() == spec_before  # main untouched
+    log = git(clone, "log", "--format=%s", "main..promote/prod-A").splitlines()
+    assert log == ["Promote prod to A (blue): defaultAlias B -> A"]
+    stat = git(clone, "diff", "--numstat", "main", "promote/prod-A").splitlines()
+    assert sorted(stat) == sorted([f"1\t1\t{SPEC}", "1\t1\tapps/fastapi/values/prod.yaml"])
+    diff = git(clone, "diff", "-U0", "main", "promote/prod-A", "--", SPEC)
+    assert "-    serving: {defaultAlias: B}   # green is live" in diff
+    assert "+    serving: {defaultAlias: A}   # green is live" in diff
+    values = git(clone, "show", "promote/prod-A:apps/fastapi/values/prod.yaml")
+    assert "DEFAULT_ALIAS: A" in values
+    body = result.stdout
+    for words in (
+        "# Promote prod to A (blue)",
+        "`prod`: serving.defaultAlias B -> A",
+        "apps/fastapi/values/prod.yaml",
+        "### Traffic",
+        "| after (blue_green) | 100.0% | 0.0% |",
+        "`gitopsgen validate`: passed",
+        "gitopsgen promote prod --to B",
+    ):
+        assert words in body, words
+
+
+def test_push_lands_the_branch_in_origin(clone: Path, origin: Path, run_cli: Invoke) -> None:
+    run_cli("promote", "prod", "--to", "A", "--push", "--root", clone)
+    heads = git(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads")
+    assert "promote/prod-A" in heads.splitlines()
+    assert git(origin, "rev-parse", "promote/prod-A") == git(clone, "rev-parse", "promote/prod-A")
+
+
+def test_rollback_after_a_merged_promotion_and_again(clone: Path, run_cli: Invoke) -> None:
+    run_cli("rollback", "prod", "--root", clone, expect=1)  # no history yet
+    run_cli("promote", "prod", "--to", "A", "--root", clone)
+    git(clone, "merge", "--quiet", "--ff-only", "promote/prod-A")
+    result = run_cli("rollback", "prod", "--root", clone)
+    assert "Roll back prod to B (green)" in result.stdout
+    git(clone, "merge", "--quiet", "--ff-only", "rollback/prod-B")
+    assert PROD_LINE in (clone / SPEC).read_text()
+    assert "DEFAULT_ALIAS: B" in (clone / "apps/fastapi/values/prod.yaml").read_text()
+    again = run_cli("rollback", "prod", "--root", clone, "--branch", "rollback/prod-again")
+    assert "Roll back prod to A (blue)" in again.stdout  # a rollback undoes the rollback
+
+
+def test_nothing_to_roll_back_says_so(clone: Path, run_cli: Invoke) -> None:
+    before = state(clone)
+    result = run_cli("rollback", "dev", "--root", clone, expect=1)
+    assert "nothing to roll back" in result.stderr
+    assert state(clone) == before
+
+
+REFUSALS = [
+    ("unknown env", ["promote", "staging", "--to", "A"], "unknown environment 'staging'"),
+    ("unknown alias", ["promote", "prod", "--to", "purple"], "unknown alias 'purple'"),
+    ("already live", ["promote", "prod", "--to", "green"], "already serves B (green)"),
+    ("invalid value", ["set", "prod", "serving.canaryPercent=150"], "greater than the maximum"),
+    ("breaks a policy", ["set", "prod", "ingress.whitelist=[0.0.0.0/0]"], "GG102"),
+]
+
+
+@pytest.mark.parametrize(("args", "words"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_refusals_leave_the_repository_as_it_was(
+    clone: Path, run_cli: Invoke, args: list[str], words: str
+) -> None:
+    before = state(clone)
+    result = run_cli(*args, "--root", clone, expect=1)
+    assert words in result.stderr
+    assert "Traceback" not in result.output
+    assert state(clone) == before
+
+
+def test_dirty_tree_is_refused(clone: Path, run_cli: Invoke) -> None:
+    (clone / "notes.txt").write_text("work in progress\n")
+    before = state(clone)
+    result = run_cli("promote", "prod", "--to", "A", "--root", clone, expect=1)
+    assert "uncommitted changes" in result.stderr and "notes.txt" in result.stderr
+    assert state(clone) == before
+
+
+def test_detached_head_is_refused(clone: Path, run_cli: Invoke) -> None:
+    git(clone, "checkout", "--quiet", "--detach", "HEAD")
+    before = state(clone)
+    result = run_cli("promote", "prod", "--to", "A", "--root", clone, expect=1)
+    assert "HEAD is detached" in result.stderr
+    assert state(clone) == before
+
+
+def test_existing_branch_is_refused(clone: Path, run_cli: Invoke) -> None:
+    git(clone, "branch", "promote/prod-A")
+    before = state(clone)
+    result = run_cli("promote", "prod", "--to", "A", "--root", clone, expect=1)
+    assert "already exists" in result.stderr
+    assert state(clone) == before
+
+
+def test_rejected_push_leaves_no_branch(
+    clone: Path, origin: Path, tmp_path: Path, run_cli: Invoke
+) -> None:
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "--quiet", str(origin), str(other)], check=True)
+    git(other, "checkout", "--quiet", "-b", "promote/prod-A")
+    (other / "elsewhere.txt").write_text("someone else's work\n")
+    git(other, "add", "elsewhere.txt")
+    git(other, "commit", "--quiet", "-m", "someone else")
+    git(other, "push", "--quiet", "origin", "promote/prod-A")
+    before = state(clone)
+    result = run_cli("promote", "prod", "--to", "A", "--push", "--root", clone, expect=1)
+    assert "rejected" in result.stderr
+    assert state(clone) == before
+    assert git(origin, "log", "--format=%s", "-1", "promote/prod-A") == "someone else"
+
+
+def test_set_progressive_canary_reports_the_traffic(clone: Path, run_cli: Invoke) -> None:
+    result = run_cli(
+        "set", "prod", "serving.mode=canary", "serving.canaryPercent=25", "--root", clone
+    )
+    branch = next(ln for ln in result.stderr.splitlines() if ln.startswith("created branch"))
+    name = branch.split()[2]
+    assert name.startswith("set/prod-")
+    diff = git(clone, "diff", "--numstat", "main", name).splitlines()
+    assert f"1\t1\t{SPEC}" in diff
+    values = git(clone, "show", f"{name}:apps/fastapi/values/prod.yaml")
+    assert "ALIAS_SELECTION_MODE: canary" in values and "CANARY_PERCENT: '25'" in values
+    assert "| before (blue_green) | 0.0% | 100.0% |" in result.stdout
+    after = next(ln for ln in result.stdout.splitlines() if ln.startswith("| after (canary)"))
+    share_b = float(after.split("|")[3].strip().rstrip("%"))
+    assert 23 <= share_b <= 27
+
+
+def test_commit_stages_exactly_the_spec_and_rendered_files(clone: Path, run_cli: Invoke) -> None:
+    spec = clone / SPEC
+    spec.write_text(spec.read_text().replace("canaryPercent: 20}", "canaryPercent: 30}"))
+    (clone / "scratch.txt").write_text("not for this commit\n")
+    result = run_cli("commit", "--root", clone)
+    assert "dev: serving.canaryPercent 20 -> 30" in result.stdout
+    files = git(clone, "show", "--name-only", "--format=", "HEAD").splitlines()
+    assert sorted(files) == sorted([SPEC, "apps/fastapi/values/dev.yaml"])
+    assert git(clone, "status", "--porcelain") == "?? scratch.txt"
+    message = git(clone, "log", "-1", "--format=%B")
+    assert "- dev: serving.canaryPercent 20 -> 30" in message
+
+
+def test_commit_refuses_when_validation_fails(clone: Path, run_cli: Invoke) -> None:
+    values = clone / "apps/fastapi/chart/values.yaml"
+    values.write_text(values.read_text().replace("  port: 80\n", "  port: 0\n"))
+    spec = clone / SPEC
+    spec.write_text(spec.read_text().replace("canaryPercent: 20}", "canaryPercent: 30}"))
+    head = git(clone, "rev-parse", "HEAD")
+    rendered = (clone / "apps/fastapi/values/dev.yaml").read_bytes()
+    result = run_cli("commit", "--root", clone, expect=1)
+    assert "GG303" in result.stderr and "nothing was committed" in result.stderr
+    assert git(clone, "rev-parse", "HEAD") == head
+    assert (clone / "apps/fastapi/values/dev.yaml").read_bytes() == rendered
+
+
+def test_simulate_agrees_with_the_serving_app(clone: Path, run_cli: Invoke) -> None:
+    from app.routing import choose_alias
+
+    run_cli("set", "prod", "serving.mode=ab_test", "serving.abSplitPercent=30", "--root", clone)
+    git(
+        clone,
+        "merge",
+        "--quiet",
+        "--ff-only",
+        next(b.strip() for b in git(clone, "branch", "--list", "set/*").splitlines()),
+    )
+    ids = [f"user-{i}" for i in range(1000)]
+    args = [arg for cid in ids for arg in ("--client-id", cid)]
+    out = run_cli("simulate", "prod", "--clients", "1000", *args, "--root", clone).stdout
+    reported = dict(line.split(": ") for line in out.splitlines()[2:])
+    assert reported == {cid: choose_alias("ab_test", "B", 10, 30, cid) for cid in ids}
+    share_a = sum(a == "A" for a in reported.values()) / 10
+    assert abs(share_a - 30) <= 4
