@@ -47,7 +47,7 @@ golden: $(TEST_STAMP)
 	GITOPSGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py -q
 
 serve demo: $(TEST_STAMP)
-	$(BIN)/python -m apps.fastapi.demo
+	$(BIN)/python apps/fastapi/tools/demo.py
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
