@@ -412,5 +412,133 @@ def simulate_command(
         click.echo(f"{cid}: {alias}")
 
 
+def _cluster_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--kubeconfig",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster).",
+            ),
+            click.option("--context", default=None, help="Context of Argo CD's cluster."),
+            click.option(
+                "--request-timeout",
+                default=10.0,
+                show_default=True,
+                type=float,
+                help="Seconds to wait for each API call.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@click.argument("environment", required=False)
+@_cluster_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@spec_option
+@root_option
+@_reports_errors
+def status(
+    environment: str | None,
+    kubeconfig: Path | None,
+    context: str | None,
+    request_timeout: float,
+    output_format: str,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Compare the cluster with Git: Argo CD sync and health, the live Deployment, Ingress and
+    pool. Exit 1 on drift, 2 when a cluster cannot be reached."""
+    import json
+
+    from generator.pipeline import render_repository
+    from generator.promote import PromotionError
+    from generator.status import Clusters, environment_status, render_table, status_json
+
+    base, spec_path = _paths(root, spec)
+    current = render_repository(spec_path, base).spec
+    if environment is not None and environment not in current.names:
+        raise PromotionError(
+            f"unknown environment {environment!r}; known: {', '.join(current.names)}"
+        )
+    clusters = Clusters(kubeconfig, context, request_timeout)
+    envs = [e for e in current.environments if environment in (None, e.name)]
+    statuses = [environment_status(current, env, clusters) for env in envs]
+    if output_format == "json":
+        click.echo(json.dumps(status_json(statuses), indent=2))
+    else:
+        click.echo(render_table(statuses), nl=False)
+    if any(s.drifted for s in statuses):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("environment")
+@click.option(
+    "--revision", default=None, help="Commit to wait for (default: origin/<target>, else HEAD)."
+)
+@click.option("--timeout", default=600.0, show_default=True, type=float, help="Seconds.")
+@click.option(
+    "--interval", default=5.0, show_default=True, type=float, help="Seconds between polls."
+)
+@_cluster_options
+@spec_option
+@root_option
+@_reports_errors
+def wait(
+    environment: str,
+    revision: str | None,
+    timeout: float,
+    interval: float,
+    kubeconfig: Path | None,
+    context: str | None,
+    request_timeout: float,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Wait until ENVIRONMENT's Applications are Synced and Healthy at a revision."""
+    from generator.git import Repo
+    from generator.pipeline import render_repository
+    from generator.promote import PromotionError
+    from generator.status import AppState, Clusters, wait_for
+
+    base, spec_path = _paths(root, spec)
+    current = render_repository(spec_path, base).spec
+    if environment not in current.names:
+        raise PromotionError(
+            f"unknown environment {environment!r}; known: {', '.join(current.names)}"
+        )
+    if revision is None:
+        repo = Repo.at(base)
+        remote = repo.run(
+            "rev-parse", "--verify", "--quiet", f"origin/{current.target_revision}", check=False
+        )
+        revision = remote.stdout.strip() if remote.returncode == 0 else repo.head()
+
+    def progress(apps: list[AppState]) -> None:
+        shown = ", ".join(f"{a.name}: {a.sync}/{a.health} @ {a.revision[:10] or '?'}" for a in apps)
+        click.echo(f"waiting for {revision[:10]}: {shown or 'no Application yet'}", err=True)
+
+    clusters = Clusters(kubeconfig, context, request_timeout)
+    result = wait_for(
+        current, current.environment(environment), clusters, revision, timeout, interval, progress
+    )
+    if not result.reached:
+        last = "; ".join(f"{a.name} {a.sync}/{a.health} {a.message}".strip() for a in result.apps)
+        click.echo(f"error: {result.reason}; last status: {last or 'none'}", err=True)
+        sys.exit(1)
+    click.echo(f"{environment} is Synced and Healthy at {revision[:12]}")
+
+
 def main() -> None:
     cli(prog_name="gitopsgen")

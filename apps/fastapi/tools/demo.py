@@ -33,11 +33,26 @@ def main() -> int:
             "RELOAD_SECRET_TOKEN": os.environ.get("RELOAD_SECRET_TOKEN", "demo-token"),
             "LOG_DIR": str(workdir / "logs"),
         }
-        print(f"MLflow at {server.url}; the app at http://127.0.0.1:8000 (reload token: "
-              f"{env['RELOAD_SECRET_TOKEN']}). Ctrl-C stops both.", flush=True)
+        print(
+            f"MLflow at {server.url}; the app at http://127.0.0.1:8000 (reload token: "
+            f"{env['RELOAD_SECRET_TOKEN']}). Ctrl-C stops both.",
+            flush=True,
+        )
         return subprocess.call(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--app-dir",
-             str(REPO / "apps/fastapi"), "--host", "127.0.0.1", "--port", "8000"], env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--app-dir",
+                str(REPO / "apps/fastapi"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "8000",
+            ],
+            env=env,
+        )
     except KeyboardInterrupt:
         return 0
     finally:
