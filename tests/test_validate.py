@@ -205,3 +205,36 @@ def test_crd_dir_from_environment(
         run_cli, "--root", repo_root, EXAMPLES / "invalid/applicationset-wrong-type.yaml", expect=1
     )
     assert "GG302" in {f["id"] for f in found}
+
+
+def test_fast_path_agrees_with_jsonschema(repo_root: Path) -> None:
+    """The generated validator and jsonschema say the same about valid and broken manifests."""
+    import copy
+
+    import helm_python as helm
+    import yaml
+
+    from generator.validate.kube import DEFAULT_KUBE_VERSION, fast_kube_check, kube_validator
+
+    values = yaml.safe_load((repo_root / "apps/fastapi/values/prod.yaml").read_text())
+    rendered = helm.Chart.load(repo_root / "apps/fastapi/chart").render(values, name="fastapi")
+    docs = [
+        d
+        for name, text in rendered.items()
+        if name.endswith(".yaml")
+        for d in yaml.safe_load_all(text)
+        if d
+    ]
+    broken = []
+    for doc in docs:
+        extra = copy.deepcopy(doc)
+        extra["spec"]["inventedField"] = 1
+        wrong = copy.deepcopy(doc)
+        wrong["metadata"]["name"] = 42
+        broken += [extra, wrong]
+    for doc in docs + broken:
+        fast = fast_kube_check(DEFAULT_KUBE_VERSION, doc["apiVersion"], doc["kind"])
+        slow = kube_validator(DEFAULT_KUBE_VERSION, doc["apiVersion"], doc["kind"])
+        assert fast is not None and slow is not None
+        assert fast(doc) == slow.is_valid(doc), (doc["kind"], doc in docs)
+    assert len(broken) == 2 * len(docs) >= 10

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from generator.findings import Finding, Severity
 from generator.validate.crds import CrdSchema, prepare_document, prune_nulls
-from generator.validate.kube import kube_validator
+from generator.validate.kube import fast_kube_check, kube_validator
 from generator.yamlsource import PathPart, SourceDocument, format_path, load_documents
 
 OWN_SCHEMA_FILES = {
@@ -117,7 +117,10 @@ def check_document(doc: SourceDocument, ref: DocumentRef, schemas: SchemaSet) ->
     kube = kube_validator(schemas.kube_version, api_version, kind)
     if kube is not None:
         checked = True
-        findings.extend(_schema_findings(kube, prune_nulls(data), doc, ref, "GG304", resource))
+        fast = fast_kube_check(schemas.kube_version, api_version, kind)
+        pruned = prune_nulls(data)
+        if fast is None or not fast(pruned):
+            findings.extend(_schema_findings(kube, pruned, doc, ref, "GG304", resource))
     if not checked:
         findings.append(
             _at(
