@@ -228,7 +228,7 @@ def test_fast_path_agrees_with_jsonschema(repo_root: Path) -> None:
     broken = []
     for doc in docs:
         extra = copy.deepcopy(doc)
-        extra["spec"]["inventedField"] = 1
+        extra["metadata"]["inventedField"] = 1
         wrong = copy.deepcopy(doc)
         wrong["metadata"]["name"] = 42
         broken += [extra, wrong]
