@@ -79,11 +79,14 @@ def check_text(text: str, ref: DocumentRef, schemas: SchemaSet) -> list[Finding]
         )
         for p in problems
     ]
-    for doc in docs:
-        if doc.data is None:
-            continue
-        findings.extend(check_document(doc, ref, schemas))
-    return findings
+    return findings + check_documents(docs, ref, schemas)
+
+
+def check_documents(
+    docs: list[SourceDocument], ref: DocumentRef, schemas: SchemaSet
+) -> list[Finding]:
+    """Schema findings of already-parsed documents (empty documents are skipped)."""
+    return [f for doc in docs if doc.data is not None for f in check_document(doc, ref, schemas)]
 
 
 def check_document(doc: SourceDocument, ref: DocumentRef, schemas: SchemaSet) -> list[Finding]:

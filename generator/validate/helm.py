@@ -15,8 +15,8 @@ from generator.findings import Finding, Severity
 from generator.model import Environment, Spec
 from generator.render.applicationsets import CHART_PATH
 from generator.render.values import values_path
-from generator.validate.documents import DocumentRef, SchemaSet, check_text
-from generator.yamlsource import FastLoader, load_document
+from generator.validate.documents import DocumentRef, SchemaSet, check_documents, check_text
+from generator.yamlsource import FastLoader, load_document, load_documents
 
 _SCHEMA_ERROR_PATH = re.compile(r"at '(/[^']*)'")
 
@@ -28,14 +28,32 @@ class ChartRender:
     findings: list[Finding]
 
 
-def render_chart(root: Path, env: Environment, values_text: str, namespace: str) -> ChartRender:
-    """Render the chart with the environment's values; Helm's own errors become findings."""
+def load_chart(root: Path) -> Any:
+    """The chart, loaded once per run (Helm parses every template file on load)."""
     import helm_python as helm  # heavy: loads the Helm shared library
+
+    try:
+        return helm.Chart.load(root / CHART_PATH)
+    except helm.HelmError as exc:
+        return Finding(
+            f"{CHART_PATH}/Chart.yaml",
+            1,
+            0,
+            "GG303",
+            Severity.ERROR,
+            "",
+            f"Helm cannot load the chart: {_first_lines(str(exc))}",
+            "run `helm lint` on the chart",
+        )
+
+
+def render_chart(chart: Any, env: Environment, values_text: str, namespace: str) -> ChartRender:
+    """Render the chart with the environment's values; Helm's own errors become findings."""
+    import helm_python as helm
 
     values_file = values_path(env.name)
     values = yaml.load(values_text, Loader=FastLoader) or {}
     try:
-        chart = helm.Chart.load(root / CHART_PATH)
         rendered = chart.render(values, name=_release_name(), namespace=namespace, is_install=True)
     except helm.HelmValuesError as exc:
         return ChartRender(env.name, {}, [_values_finding(values_file, values_text, str(exc))])
@@ -96,29 +114,29 @@ def _values_finding(values_file: str, values_text: str, message: str) -> Finding
 
 def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSet) -> list[Finding]:
     """Render per environment and check every manifest strictly against the Kubernetes schemas."""
+    chart = load_chart(root)
+    if isinstance(chart, Finding):
+        return [chart]
     findings: list[Finding] = []
     for env in spec.environments:
         values_text = files[values_path(env.name)]
-        result = render_chart(root, env, values_text, env.namespace)
+        result = render_chart(chart, env, values_text, env.namespace)
         findings.extend(result.findings)
+        parsed: list[dict[str, Any]] = []
         for template, text in result.manifests.items():
             ref = DocumentRef(f"{CHART_PATH}/{template}", label=f"{env.name}")
-            findings.extend(check_text(text, ref, schemas))
-        findings.extend(_replicas_with_rwo(env, result, values_path(env.name)))
+            docs, problems = load_documents(text)  # parsed once, for every check below
+            findings.extend(
+                check_text(text, ref, schemas) if problems else check_documents(docs, ref, schemas)
+            )
+            parsed.extend(d.data for d in docs if isinstance(d.data, dict))
+        findings.extend(_replicas_with_rwo(env, parsed, values_path(env.name)))
     return findings
 
 
-def _documents(result: ChartRender) -> Iterator[dict[str, Any]]:
-    for text in result.manifests.values():
-        for doc in yaml.load_all(text, Loader=FastLoader):
-            if isinstance(doc, dict):
-                yield doc
-
-
 def _replicas_with_rwo(
-    env: Environment, result: ChartRender, values_file: str
+    env: Environment, docs: list[dict[str, Any]], values_file: str
 ) -> Iterator[Finding]:
-    docs = list(_documents(result))
     replicas = max(
         (d.get("spec", {}).get("replicas") or 1 for d in docs if d.get("kind") == "Deployment"),
         default=1,

@@ -15,7 +15,13 @@ from generator.render import render_all
 from generator.render.values import VALUES_DIR
 from generator.spec import load_spec
 from generator.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
-from generator.validate.documents import DocumentRef, SchemaSet, check_document, check_text
+from generator.validate.documents import (
+    DocumentRef,
+    SchemaSet,
+    check_document,
+    check_documents,
+    check_text,
+)
 from generator.validate.helm import check_chart
 from generator.validate.kube import DEFAULT_KUBE_VERSION, resolve_version
 from generator.validate.policies import check_spec_policies
@@ -74,8 +80,9 @@ def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Find
     for path, text in files.items():
         if path.startswith(VALUES_DIR + "/"):
             continue  # Helm values, not Kubernetes objects: the chart's schema checks them
-        yield from check_text(text, DocumentRef(path), schemas)
-        loaded.append((path, load_documents(text)[0]))
+        docs, _ = load_documents(text)  # render_all proved it parses
+        yield from check_documents(docs, DocumentRef(path), schemas)
+        loaded.append((path, docs))
     yield from check_rendered_policies(loaded)
     yield from check_chart(root, spec, files, schemas)
     for path, docs in loaded:
@@ -136,8 +143,13 @@ def check_paths_given(paths: list[Path], root: Path, schemas: SchemaSet) -> Iter
         except (OSError, UnicodeDecodeError) as exc:
             yield Finding(display, 1, 0, "GG309", Severity.ERROR, "", f"cannot read: {exc}", "")
             continue
-        yield from check_text(text, DocumentRef(display), schemas)
-        loaded.append((display, load_documents(text)[0]))
+        docs, problems = load_documents(text)
+        yield from (
+            check_text(text, DocumentRef(display), schemas)
+            if problems
+            else check_documents(docs, DocumentRef(display), schemas)
+        )
+        loaded.append((display, docs))
     yield from check_rendered_policies(loaded)
 
 
