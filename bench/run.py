@@ -13,18 +13,36 @@ from pathlib import Path
 from bench import generator_bench, serving_bench
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("gitopsgen", "mlflow", "fastapi", "uvicorn", "scikit-learn", "helm-python-sdk",
-            "jsonschema", "fastjsonschema", "kubernetes-validate", "PyYAML")
+PACKAGES = (
+    "gitopsgen",
+    "mlflow",
+    "fastapi",
+    "uvicorn",
+    "scikit-learn",
+    "helm-python-sdk",
+    "jsonschema",
+    "fastjsonschema",
+    "kubernetes-validate",
+    "PyYAML",
+)
 
 
 def machine() -> list[str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
-    return [f"- machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}",
-            f"- Python {platform.python_version()}; {versions}",
-            f"- load generator: {(wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else 'wrk'}"]
+    return [
+        f"- machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}; {versions}",
+        f"- load generator: {(wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else 'wrk'}",
+    ]
 
 
 def main() -> int:
@@ -33,14 +51,20 @@ def main() -> int:
     sections = [generator_bench.run(sizes)]
     if os.environ.get("BENCH_SKIP_SERVING") != "1":
         sections.append(serving_bench.run())
-    text = "\n".join([
-        "# Benchmarks", "",
-        f"Measured on {started} by `make bench` (that is `.venv/bin/python -m bench.run`; "
-        "`BENCH_SIZES=10,100` and `BENCH_SKIP_SERVING=1` narrow it). Absolute figures drift "
-        "between runs on a shared two-core machine; read the ratios, which come from runs taken "
-        "alternately in the same session.", "",
-        *machine(), "", *sections,
-    ])
+    text = "\n".join(
+        [
+            "# Benchmarks",
+            "",
+            f"Measured on {started} by `make bench` (that is `.venv/bin/python -m bench.run`; "
+            "`BENCH_SIZES=10,100` and `BENCH_SKIP_SERVING=1` narrow it). Absolute figures drift "
+            "between runs on a shared two-core machine; read the ratios, which come from runs taken "
+            "alternately in the same session.",
+            "",
+            *machine(),
+            "",
+            *sections,
+        ]
+    )
     (REPO / "BENCHMARKS.md").write_text(text)
     print(text)
     return 0

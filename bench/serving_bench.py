@@ -52,9 +52,23 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, connections: int, seconds: int, rows: int, style: str) -> WrkResult:
     out = subprocess.run(
-        ["wrk", "-t", "1" if connections < 2 else "2", "-c", str(connections), "-d", f"{seconds}s",
-         "--latency", "-s", str(LUA), url],
-        capture_output=True, text=True, check=True, env={**os.environ, "ROWS": str(rows), "BODY_STYLE": style},
+        [
+            "wrk",
+            "-t",
+            "1" if connections < 2 else "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            str(LUA),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "ROWS": str(rows), "BODY_STYLE": style},
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -63,7 +77,9 @@ def wrk(url: str, connections: int, seconds: int, rows: int, style: str) -> WrkR
     errors = 0
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         errors += int(match.group(1))
-    if match := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+    if match := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    ):
         errors += sum(int(g) for g in match.groups())
     return WrkResult(rps, p50, p99, errors, requests)
 
@@ -83,14 +99,37 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180)
 
 def start_ours(tracking: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "MODEL_NAME": MODEL_NAME,
-           "ALIAS_SELECTION_MODE": "canary", "CANARY_PERCENT": "20", "DEFAULT_ALIAS": "A",
-           "RELOAD_SECRET_TOKEN": "bench", "LOG_DIR": str(workdir / "logs"),
-           "ALIAS_POLL_INTERVAL_SECONDS": "0"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking,
+        "MODEL_NAME": MODEL_NAME,
+        "ALIAS_SELECTION_MODE": "canary",
+        "CANARY_PERCENT": "20",
+        "DEFAULT_ALIAS": "A",
+        "RELOAD_SECRET_TOKEN": "bench",
+        "LOG_DIR": str(workdir / "logs"),
+        "ALIAS_POLL_INTERVAL_SECONDS": "0",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--app-dir", str(REPO / "apps/fastapi"),
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "ours.log").open("wb"))
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--app-dir",
+            str(REPO / "apps/fastapi"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "ours.log").open("wb"),
+    )
     url = f"http://127.0.0.1:{port}"
     wait_ready(f"{url}/health", process)
     return process, url
@@ -100,10 +139,28 @@ def start_mlflow_serve(tracking: str, workdir: Path) -> tuple[subprocess.Popen[b
     port = free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking}
     process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL_NAME}@A",
-         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "mlflow-serve.log").open("wb"),
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            f"models:/{MODEL_NAME}@A",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "mlflow-serve.log").open("wb"),
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_ready(f"{url}/ping", process)
     return process, url
@@ -131,8 +188,10 @@ def model_predict_floor(tracking: str) -> dict[str, float]:
     for rows in (1, 100):
         array = np.asarray([ROW] * rows)
         frame = pd.DataFrame(array)
-        for name, func, count in (("raw predict (numpy)", lambda a=array: raw.predict(a), 2000),
-                                  ("pyfunc.predict (pandas)", lambda f=frame: model.predict(f), 300)):
+        for name, func, count in (
+            ("raw predict (numpy)", lambda a=array: raw.predict(a), 2000),
+            ("pyfunc.predict (pandas)", lambda f=frame: model.predict(f), 300),
+        ):
             func()
             start = time.perf_counter()
             for _ in range(count):
@@ -141,7 +200,9 @@ def model_predict_floor(tracking: str) -> dict[str, float]:
     return out
 
 
-def reload_under_load(url: str, tracking: str, seconds: int = 20, reloads: int = 5) -> tuple[WrkResult, list[str]]:
+def reload_under_load(
+    url: str, tracking: str, seconds: int = 20, reloads: int = 5
+) -> tuple[WrkResult, list[str]]:
     """wrk at concurrency 8 while alias B is re-pointed and reloaded `reloads` times."""
     versions: list[str] = []
 
@@ -171,18 +232,32 @@ def run(pairs: int = 3, seconds: int = 5) -> str:
             try:
                 lines += _matrix(ours_url, theirs_url, pairs, seconds)
                 floor = wrk(f"{ours_url}/livez", 8, seconds, 1, "data")
-                lines += ["", f"Floor, same app stack, an endpoint that does no work (`GET /livez`, "
-                              f"concurrency 8): {fmt(floor.rps, 0)} requests/s, p99 {fmt(floor.p99_ms)} ms.",
-                          "", "Model predict in-process (ms per call):", ""]
-                lines += [f"- {name}: {fmt(ms, 3)}" for name, ms in model_predict_floor(server.url).items()]
+                lines += [
+                    "",
+                    f"Floor, same app stack, an endpoint that does no work (`GET /livez`, "
+                    f"concurrency 8): {fmt(floor.rps, 0)} requests/s, p99 {fmt(floor.p99_ms)} ms.",
+                    "",
+                    "Model predict in-process (ms per call):",
+                    "",
+                ]
+                lines += [
+                    f"- {name}: {fmt(ms, 3)}"
+                    for name, ms in model_predict_floor(server.url).items()
+                ]
                 steady = wrk(f"{ours_url}/predict", 8, seconds, 1, "data")
                 during, versions = reload_under_load(ours_url, server.url)
-                lines += ["", "Reload under load: 20 s at concurrency 8 while alias B is re-pointed "
-                              "and reloaded five times:", "",
-                          "| | requests | errors | p50 ms | p99 ms |", "| --- | --- | --- | --- | --- |",
-                          f"| steady ({seconds} s) | {steady.requests:,} | {steady.errors} | {fmt(steady.p50_ms)} | {fmt(steady.p99_ms)} |",
-                          f"| during reloads | {during.requests:,} | {during.errors} | {fmt(during.p50_ms)} | {fmt(during.p99_ms)} |",
-                          "", f"Reloads (version:status): {', '.join(versions)}"]
+                lines += [
+                    "",
+                    "Reload under load: 20 s at concurrency 8 while alias B is re-pointed "
+                    "and reloaded five times:",
+                    "",
+                    "| | requests | errors | p50 ms | p99 ms |",
+                    "| --- | --- | --- | --- | --- |",
+                    f"| steady ({seconds} s) | {steady.requests:,} | {steady.errors} | {fmt(steady.p50_ms)} | {fmt(steady.p99_ms)} |",
+                    f"| during reloads | {during.requests:,} | {during.errors} | {fmt(during.p50_ms)} | {fmt(during.p99_ms)} |",
+                    "",
+                    f"Reloads (version:status): {', '.join(versions)}",
+                ]
             finally:
                 stop(ours)
                 stop(theirs)
@@ -192,10 +267,13 @@ def run(pairs: int = 3, seconds: int = 5) -> str:
 
 
 def _matrix(ours: str, theirs: str, pairs: int, seconds: int) -> list[str]:
-    lines = [f"wrk, {seconds} s per run, {pairs} pairs run alternately (mlflow, ours, mlflow, ours, ...), "
-             "medians; ours with routing (canary 20%), metrics and file logging on.", "",
-             "| rows | concurrency | mlflow models serve req/s | p50 ms | p99 ms | errors | ours req/s | p50 ms | p99 ms | errors | ratio |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"wrk, {seconds} s per run, {pairs} pairs run alternately (mlflow, ours, mlflow, ours, ...), "
+        "medians; ours with routing (canary 20%), metrics and file logging on.",
+        "",
+        "| rows | concurrency | mlflow models serve req/s | p50 ms | p99 ms | errors | ours req/s | p50 ms | p99 ms | errors | ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for rows in (1, 100):
         for connections in (1, 8, 32):
             m_runs, o_runs = [], []
@@ -209,7 +287,8 @@ def _matrix(ours: str, theirs: str, pairs: int, seconds: int) -> list[str]:
             lines.append(
                 f"| {rows} | {connections} | {fmt(m[0], 0)} | {fmt(m[1])} | {fmt(m[2])} | "
                 f"{sum(r.errors for r in m_runs)} | {fmt(o[0], 0)} | {fmt(o[1])} | {fmt(o[2])} | "
-                f"{sum(r.errors for r in o_runs)} | {fmt(o[0] / m[0], 1)}x |")
+                f"{sum(r.errors for r in o_runs)} | {fmt(o[0] / m[0], 1)}x |"
+            )
     return lines
 
 

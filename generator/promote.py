@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from generator.errors import GitError, GitopsgenError, SpecError, ValidationFailed
+from generator.errors import GitopsgenError, ValidationFailed
 from generator.findings import Finding
 from generator.git import Repo
 from generator.model import ALIAS_COLOURS, Spec
@@ -314,19 +314,3 @@ def rollback_edit(root: Path, spec: Spec, spec_rel: str, env: str, branch: str |
         f"Roll back {env} to {target} ({ALIAS_COLOURS[target]}), undoing {sha[:10]}",
         f"gitopsgen rollback {env}",
     )
-
-
-__all__ = [
-    "GitError",
-    "Outcome",
-    "PromotionError",
-    "SpecError",
-    "ValidationFailed",
-    "apply_edit",
-    "commit_render",
-    "normalise_alias",
-    "previous_alias",
-    "promotion_edit",
-    "rollback_edit",
-    "set_edit",
-]

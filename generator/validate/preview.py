@@ -20,7 +20,7 @@ import yaml
 
 from generator.findings import Finding, Severity
 from generator.spec import deep_merge
-from generator.yamlsource import FastLoader, PathPart, format_path
+from generator.yamlsource import FastLoader, PathPart
 
 _MARK = "@@gitopsgen-leaf-{}@@"
 _MARK_RE = re.compile(r"@@gitopsgen-leaf-(\d+)@@")
@@ -207,4 +207,4 @@ def _path_finding(file: str, app: str, path: str, message: str) -> Finding:
     )
 
 
-__all__ = ["Preview", "check_paths", "format_path", "preview_applicationset"]
+__all__ = ["Preview", "check_paths", "preview_applicationset"]

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from generator.findings import Finding, Severity
+from generator.findings import Finding
 from generator.validate.policies import POLICIES, parse_pool_entry, secret_findings_in
 from generator.yamlsource import PathPart, SourceDocument, format_path
 
@@ -124,4 +124,4 @@ def check_rendered_policies(files: list[LoadedFile]) -> list[Finding]:
     ]
 
 
-__all__ = ["LoadedFile", "Severity", "check_rendered_policies"]
+__all__ = ["LoadedFile", "check_rendered_policies"]

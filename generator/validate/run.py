@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from generator.errors import SpecError
 from generator.findings import Finding, Severity
 from generator.model import Spec
@@ -158,6 +156,3 @@ def _relative(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-__all__ = ["ValidateOptions", "validate_repository", "yaml"]
