@@ -55,6 +55,22 @@ def _reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _load_for_environment(
+    root: Path | None, spec: Path | None, environment: str | None
+) -> tuple[Path, Path, Any]:
+    """(root, spec path, Spec) for a command about one environment (or all when None)."""
+    from generator.errors import UnknownEnvironment
+    from generator.pipeline import render_repository
+
+    base, spec_path = _paths(root, spec)
+    current = render_repository(spec_path, base).spec
+    if environment is not None and environment not in current.names:
+        raise UnknownEnvironment(
+            f"unknown environment {environment!r}; known: {', '.join(current.names)}"
+        )
+    return base, spec_path, current
+
+
 def _paths(root: Path | None, spec: Path | None) -> tuple[Path, Path]:
     base = (root or Path.cwd()).resolve()
     return base, (spec if spec is not None else base / "environments" / "environments.yaml")
@@ -364,12 +380,10 @@ def rollback(
     root: Path | None,
 ) -> None:
     """Back to the alias ENVIRONMENT had before its last promotion (from the spec's history)."""
-    from generator.pipeline import render_repository
     from generator.promote import apply_edit, rollback_edit
 
-    base, spec_path = _paths(root, spec)
+    base, spec_path, current = _load_for_environment(root, spec, environment)
     spec_rel = spec_path.resolve().relative_to(base).as_posix()
-    current = render_repository(spec_path, base).spec
     edit = rollback_edit(base, current, spec_rel, environment, branch)
     _finish(apply_edit(base, spec_path, edit, push, remote), open_pr, remote)
 
@@ -395,16 +409,9 @@ def simulate_command(
     root: Path | None,
 ) -> None:
     """The traffic split of ENVIRONMENT, computed by the serving app's own routing function."""
-    from generator.pipeline import render_repository
-    from generator.promote import PromotionError
     from generator.simulate import simulate
 
-    base, spec_path = _paths(root, spec)
-    current = render_repository(spec_path, base).spec
-    if environment not in current.names:
-        raise PromotionError(
-            f"unknown environment {environment!r}; known: {', '.join(current.names)}"
-        )
+    base, _, current = _load_for_environment(root, spec, environment)
     split = simulate(current.environment(environment), base, clients, client_ids)
     click.echo(split.summary() + f" over {clients} client ids")
     click.echo(f"requests without x-client-id: {split.default_alias}")
@@ -461,16 +468,9 @@ def status(
     pool. Exit 1 on drift, 2 when a cluster cannot be reached."""
     import json
 
-    from generator.pipeline import render_repository
-    from generator.promote import PromotionError
     from generator.status import Clusters, environment_status, render_table, status_json
 
-    base, spec_path = _paths(root, spec)
-    current = render_repository(spec_path, base).spec
-    if environment is not None and environment not in current.names:
-        raise PromotionError(
-            f"unknown environment {environment!r}; known: {', '.join(current.names)}"
-        )
+    _, _, current = _load_for_environment(root, spec, environment)
     clusters = Clusters(kubeconfig, context, request_timeout)
     envs = [e for e in current.environments if environment in (None, e.name)]
     statuses = [environment_status(current, env, clusters) for env in envs]
@@ -508,16 +508,9 @@ def wait(
 ) -> None:
     """Wait until ENVIRONMENT's Applications are Synced and Healthy at a revision."""
     from generator.git import Repo
-    from generator.pipeline import render_repository
-    from generator.promote import PromotionError
     from generator.status import AppState, Clusters, wait_for
 
-    base, spec_path = _paths(root, spec)
-    current = render_repository(spec_path, base).spec
-    if environment not in current.names:
-        raise PromotionError(
-            f"unknown environment {environment!r}; known: {', '.join(current.names)}"
-        )
+    base, _, current = _load_for_environment(root, spec, environment)
     if revision is None:
         repo = Repo.at(base)
         remote = repo.run(

@@ -37,5 +37,9 @@ class ValidationFailed(GitopsgenError):
         super().__init__(f"{sum(f.is_error for f in findings)} error(s)")
 
 
+class UnknownEnvironment(GitopsgenError):
+    """A command named an environment the spec does not have."""
+
+
 class GitError(GitopsgenError):
     """A git operation was refused or failed; the repository is as it was."""

@@ -154,23 +154,10 @@ def read_application(api: Any, namespace: str, name: str, timeout: float) -> App
     )
 
 
-def _deployment(api: Any, env: Environment, timeout: float) -> Any:
-    from kubernetes import client
-
+def _release_object(list_namespaced: Callable[..., Any], env: Environment, timeout: float) -> Any:
+    """The first object of the release in the environment's namespace (found by its label)."""
     found = _call(
-        client.AppsV1Api(api).list_namespaced_deployment,
-        timeout,
-        env.namespace,
-        label_selector=f"app.kubernetes.io/instance={RELEASE}",
-    )
-    return found.items[0] if found is not None and found.items else None
-
-
-def _ingress(api: Any, env: Environment, timeout: float) -> Any:
-    from kubernetes import client
-
-    found = _call(
-        client.NetworkingV1Api(api).list_namespaced_ingress,
+        list_namespaced,
         timeout,
         env.namespace,
         label_selector=f"app.kubernetes.io/instance={RELEASE}",
@@ -244,14 +231,17 @@ def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvS
         result.apps.append(app)
         result.checks.append(_check(env.name, f"{name} sync", "Synced", app.sync))
         result.checks.append(_check(env.name, f"{name} health", "Healthy", app.health))
+    from kubernetes import client
+
     workload = clusters.client(env.cluster.kube_context) if env.cluster.kube_context else argo
+    deployment = _release_object(
+        client.AppsV1Api(workload).list_namespaced_deployment, env, clusters.timeout
+    )
+    ingress = _release_object(
+        client.NetworkingV1Api(workload).list_namespaced_ingress, env, clusters.timeout
+    )
     result.checks.extend(
-        workload_checks(
-            env,
-            _deployment(workload, env, clusters.timeout),
-            _ingress(workload, env, clusters.timeout),
-            _pool(workload, env, clusters.timeout),
-        )
+        workload_checks(env, deployment, ingress, _pool(workload, env, clusters.timeout))
     )
     return result
 
