@@ -50,26 +50,24 @@ def _ms(text: str) -> float:
     return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(url: str, connections: int, seconds: int, rows: int, style: str) -> WrkResult:
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            "1" if connections < 2 else "2",
-            "-c",
-            str(connections),
-            "-d",
-            f"{seconds}s",
-            "--latency",
-            "-s",
-            str(LUA),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "ROWS": str(rows), "BODY_STYLE": style},
-    ).stdout
+def wrk(url: str, connections: int, seconds: int, rows: int, style: str | None) -> WrkResult:
+    """`style` None: plain GET; else POST `rows` rows in that body style (see post.lua)."""
+    threads = "1" if connections < 2 else "2"
+    script = ["-s", str(LUA)] if style else []
+    command = [
+        "wrk",
+        "-t",
+        threads,
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        *script,
+        url,
+    ]
+    env = {**os.environ, "ROWS": str(rows), "BODY_STYLE": style or ""}
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -137,7 +135,9 @@ def start_ours(tracking: str, workdir: Path) -> tuple[subprocess.Popen[bytes], s
 
 def start_mlflow_serve(tracking: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking}
+    # it starts `uvicorn` by name: the virtual environment's bin must be on PATH
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "PATH": path}
     process = subprocess.Popen(
         [
             sys.executable,
@@ -231,7 +231,7 @@ def run(pairs: int = 3, seconds: int = 5) -> str:
             theirs, theirs_url = start_mlflow_serve(server.url, workdir)
             try:
                 lines += _matrix(ours_url, theirs_url, pairs, seconds)
-                floor = wrk(f"{ours_url}/livez", 8, seconds, 1, "data")
+                floor = wrk(f"{ours_url}/livez", 8, seconds, 1, None)
                 lines += [
                     "",
                     f"Floor, same app stack, an endpoint that does no work (`GET /livez`, "

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Response
 from loguru import logger
 
 from app.inputs import InputError, PredictRequest, PredictResponse, to_array
@@ -29,7 +30,7 @@ BAD_INPUT: dict[int | str, dict[str, Any]] = {
 
 async def _serve(
     runtime: Runtime, model: LoadedModel, body: PredictRequest, client_id: str | None, routed: str
-) -> PredictResponse:
+) -> Response:
     settings = runtime.settings
     start = time.perf_counter()
     try:
@@ -70,15 +71,20 @@ async def _serve(
             "predict rows={} version={} ms={:.2f}", len(rows), model.version, elapsed * 1000
         )
     runtime.shadow_compare(model, rows, names, answer)
-    return PredictResponse(
-        variant=model.alias, mode=settings.mode, version=model.version, prediction=answer
-    )
+    # Serialised here, once: returning the model would make FastAPI validate and encode it again.
+    payload = {
+        "variant": model.alias,
+        "mode": settings.mode,
+        "version": model.version,
+        "prediction": answer,
+    }
+    return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
 
 
 @router.post("/predict", response_model=PredictResponse, responses={**NOT_LOADED, **BAD_INPUT})
 async def predict(
     body: PredictRequest, runtime: RuntimeDep, x_client_id: ClientId = None
-) -> PredictResponse:
+) -> Response:
     """Routed by ALIAS_SELECTION_MODE; falls back to the loaded alias when the routed one is not."""
     s = runtime.settings
     routed = choose_alias(
@@ -98,7 +104,7 @@ async def predict(
 )
 async def predict_variant(
     alias: str, body: PredictRequest, runtime: RuntimeDep, x_client_id: ClientId = None
-) -> PredictResponse:
+) -> Response:
     """The same on the named alias, for manual checks and shadow tests."""
     if alias not in ALIASES:
         raise HTTPException(404, f"unknown alias {alias!r}; use A or B")
