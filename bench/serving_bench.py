@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO / "apps/fastapi"))
 
 from tools.local_mlflow import (  # noqa: E402
     MODEL_NAME,
+    app_command,
     free_port,
     register_model,
     seed_registry,
@@ -109,21 +110,7 @@ def start_ours(tracking: str, workdir: Path) -> tuple[subprocess.Popen[bytes], s
         "ALIAS_POLL_INTERVAL_SECONDS": "0",
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--app-dir",
-            str(REPO / "apps/fastapi"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        app_command(port, "--log-level", "warning", "--no-access-log"),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=(workdir / "ours.log").open("wb"),

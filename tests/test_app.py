@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ ROW = [5.1, 3.5, 1.4, 0.2]
 TOKEN = "t0ken-for-tests"
 
 
+def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """True as soon as `check` is (background work: alerts, shadow traffic, log lines)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def settings_for(registry: Registry, tmp_path: Path, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "tracking_uri": registry.url,
@@ -39,14 +50,17 @@ def settings_for(registry: Registry, tmp_path: Path, **overrides: Any) -> Settin
     return Settings(**base)
 
 
+@contextmanager
 def client_for(settings: Settings) -> Iterator[TestClient]:
+    """The app with its lifespan run (models loaded), torn down on exit."""
     with TestClient(create_app(settings)) as client:
         yield client
 
 
 @pytest.fixture
 def blue_green(mlflow_registry: Registry, tmp_path: Path) -> Iterator[TestClient]:
-    yield from client_for(settings_for(mlflow_registry, tmp_path))
+    with client_for(settings_for(mlflow_registry, tmp_path)) as client:
+        yield client
 
 
 def predict(
@@ -81,7 +95,7 @@ def test_split_over_1000_clients(
     settings = settings_for(
         mlflow_registry, tmp_path, mode=mode, canary_percent=percent, ab_split_percent=percent
     )
-    for client in client_for(settings):
+    with client_for(settings) as client:
         variants = [predict(client, f"c{i}")["variant"] for i in range(1000)]
         share = variants.count(share_of) / 10
         assert abs(share - percent) <= 4, share
@@ -121,7 +135,7 @@ BAD_BODIES = [
 def test_bad_input_is_a_4xx_never_a_500(
     mlflow_registry: Registry, tmp_path: Path, body: bytes, status: int
 ) -> None:
-    for client in client_for(settings_for(mlflow_registry, tmp_path, max_batch_rows=100)):
+    with client_for(settings_for(mlflow_registry, tmp_path, max_batch_rows=100)) as client:
         response = client.post(
             "/predict", content=body, headers={"content-type": "application/json"}
         )
@@ -138,7 +152,7 @@ def test_reload_needs_the_token(blue_green: TestClient) -> None:
 
 
 def test_reload_is_disabled_without_a_token(mlflow_registry: Registry, tmp_path: Path) -> None:
-    for client in client_for(settings_for(mlflow_registry, tmp_path, reload_token="")):
+    with client_for(settings_for(mlflow_registry, tmp_path, reload_token="")) as client:
         response = client.post("/variant/B/reload", headers={"x-token": ""})
         assert response.status_code == 403
         assert "disabled" in response.json()["detail"]
@@ -153,7 +167,7 @@ def test_repointed_alias_is_served_after_reload(
     settings = settings_for(
         mlflow_registry, tmp_path, model_name=name, slack_webhook_url=slack_webhook.url
     )
-    for client in client_for(settings):
+    with client_for(settings) as client:
         assert predict(client)["version"] == "2"
         new = register_model(mlflow_registry.url, "logreg-weak", "B", name=name)
         assert predict(client)["version"] == "2"  # nothing changes until a reload
@@ -179,7 +193,7 @@ def test_failing_reload_keeps_serving_the_old_model(
     settings = settings_for(
         mlflow_registry, tmp_path, model_name=name, slack_webhook_url=slack_webhook.url
     )
-    for client in client_for(settings):
+    with client_for(settings) as client:
         registry = MlflowClient(tracking_uri=mlflow_registry.url, registry_uri=mlflow_registry.url)
         broken = register_model(mlflow_registry.url, "logreg", None, name=name)
         source = str(registry.get_model_version(name, broken).source)
@@ -199,10 +213,7 @@ def test_failing_reload_keeps_serving_the_old_model(
         assert predict(client)["version"] == "2"
         assert client.get("/health").json()["status"] == "ok"
         assert 'result="failed"} 1.0' in client.get("/metrics").text
-    deadline = time.monotonic() + 5
-    while "reload_failed" not in slack_webhook.events() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "reload_failed" in slack_webhook.events()
+    assert eventually(lambda: "reload_failed" in slack_webhook.events())
 
 
 def test_health_goes_ok_degraded_unhealthy(
@@ -219,7 +230,7 @@ def test_health_goes_ok_degraded_unhealthy(
         canary_percent=100,
         slack_webhook_url=slack_webhook.url,
     )
-    for client in client_for(settings):
+    with client_for(settings) as client:
         assert client.get("/health").json() == {"status": "ok", "loaded": ["A", "B"], "missing": []}
         delete_alias(mlflow_registry.url, "B", name)
         assert client.post("/variant/B/reload", headers={"x-token": TOKEN}).status_code == 404
@@ -238,9 +249,7 @@ def test_health_goes_ok_degraded_unhealthy(
         assert (health.status_code, health.json()["status"]) == (503, "unhealthy")
         assert client.post("/predict", json={"data": [ROW]}).status_code == 503
         assert client.get("/livez").status_code == 200
-    deadline = time.monotonic() + 5
-    while slack_webhook.events().count("health_changed") < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert eventually(lambda: slack_webhook.events().count("health_changed") >= 2)
     texts = [m["text"] for m in slack_webhook.received if m["event"] == "health_changed"]
     assert any("ok -> degraded" in str(t) for t in texts)
     assert any("degraded -> unhealthy" in str(t) for t in texts)
@@ -251,25 +260,18 @@ def test_polling_converges_on_a_moved_alias(mlflow_registry: Registry, tmp_path:
     register_model(mlflow_registry.url, "logreg", "A", name=name)
     register_model(mlflow_registry.url, "tree", "B", name=name)
     settings = settings_for(mlflow_registry, tmp_path, model_name=name, poll_interval_seconds=0.3)
-    for client in client_for(settings):
+    with client_for(settings) as client:
         new = register_model(mlflow_registry.url, "logreg-weak", "B", name=name)
-        deadline = time.monotonic() + 20
-        while predict(client)["version"] != new and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert predict(client)["version"] == new
+        assert eventually(lambda: predict(client)["version"] == new, seconds=20)
 
 
 def test_shadow_traffic_is_compared(mlflow_registry: Registry, tmp_path: Path) -> None:
     settings = settings_for(mlflow_registry, tmp_path, default_alias="A", shadow_alias="B")
-    for client in client_for(settings):
+    with client_for(settings) as client:
         rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
         for _ in range(10):
             assert predict(client, rows=rows)["variant"] == "A"
-        deadline = time.monotonic() + 5
-        while (
-            client.get("/models").json()["shadow"]["compared"] < 10 and time.monotonic() < deadline
-        ):
-            time.sleep(0.05)
+        assert eventually(lambda: client.get("/models").json()["shadow"]["compared"] >= 10)
         shadow = client.get("/models").json()["shadow"]
         assert shadow["alias"] == "B" and shadow["compared"] == 10
         assert 0.0 <= shadow["agreement"] <= 1.0
@@ -281,12 +283,7 @@ def test_logs_go_to_a_file_per_pod(blue_green: TestClient, tmp_path: Path) -> No
 
     predict(blue_green, "client-xyz")
     log = tmp_path / "logs" / f"fastapi-{socket.gethostname()}.log"
-    deadline = time.monotonic() + 5
-    while (
-        "client-xyz" not in (log.read_text() if log.exists() else "")
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
+    assert eventually(lambda: log.exists() and "client-xyz" in log.read_text())
     line = next(ln for ln in log.read_text().splitlines() if "client-xyz" in ln)
     assert "variant=B" in line and "mode=blue_green" in line
 

@@ -21,7 +21,7 @@ from tests.conftest import REPO, Registry
 pytest.importorskip("mlflow", reason="the serving extra is not installed")
 
 import httpx  # noqa: E402
-from tools.local_mlflow import free_port, register_model  # noqa: E402
+from tools.local_mlflow import app_command, free_port, register_model  # noqa: E402
 
 APP_DIR = REPO / "apps/fastapi"
 TOKEN = "server-token"
@@ -77,21 +77,6 @@ def start(
     raise AssertionError(f"uvicorn did not start:\n{log.read_text()}")
 
 
-def uvicorn_command(port: int, python: str = sys.executable) -> list[str]:
-    return [
-        python,
-        "-m",
-        "uvicorn",
-        "app.main:app",
-        "--app-dir",
-        str(APP_DIR),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-
-
 @pytest.fixture
 def reload_model(mlflow_registry: Registry) -> str:
     name = "reload_load_model"
@@ -104,7 +89,7 @@ def reload_model(mlflow_registry: Registry) -> str:
 def server(mlflow_registry: Registry, tmp_path: Path, reload_model: str) -> Iterator[Server]:
     port = free_port()
     env = app_env(mlflow_registry, tmp_path, MODEL_NAME=reload_model)
-    running = start(uvicorn_command(port), env, tmp_path, port)
+    running = start(app_command(port), env, tmp_path, port)
     assert running.process.poll() is None, running.log.read_text()
     yield running
     running.stop()
@@ -224,7 +209,7 @@ def test_no_model_makes_the_process_exit_non_zero(
 ) -> None:
     port = free_port()
     env = app_env(mlflow_registry, tmp_path, MODEL_NAME="model_that_does_not_exist")
-    server = start(uvicorn_command(port), env, tmp_path, port)
+    server = start(app_command(port), env, tmp_path, port)
     server.process.wait(timeout=60)
     assert server.process.returncode != 0
     assert "no model of 'model_that_does_not_exist' could be loaded" in server.log.read_text()
@@ -235,7 +220,7 @@ def test_invalid_setting_stops_the_app_naming_the_variable(
 ) -> None:
     port = free_port()
     env = app_env(mlflow_registry, tmp_path, CANARY_PERCENT="150")
-    server = start(uvicorn_command(port), env, tmp_path, port)
+    server = start(app_command(port), env, tmp_path, port)
     server.process.wait(timeout=60)
     assert server.process.returncode != 0
     assert "CANARY_PERCENT=150 is outside 0..100" in server.log.read_text()

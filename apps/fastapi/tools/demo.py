@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.local_mlflow import MODEL_NAME, seed_registry, start_server  # noqa: E402
+from tools.local_mlflow import MODEL_NAME, app_command, seed_registry, start_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -38,21 +38,7 @@ def main() -> int:
             f"{env['RELOAD_SECRET_TOKEN']}). Ctrl-C stops both.",
             flush=True,
         )
-        return subprocess.call(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app",
-                "--app-dir",
-                str(REPO / "apps/fastapi"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "8000",
-            ],
-            env=env,
-        )
+        return subprocess.call(app_command(8000), env=env)
     except KeyboardInterrupt:
         return 0
     finally:

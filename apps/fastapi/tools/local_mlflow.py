@@ -17,6 +17,24 @@ from pathlib import Path
 from typing import Any
 
 MODEL_NAME = "best_model"
+APP_DIR = Path(__file__).resolve().parents[1]
+
+
+def app_command(port: int, *extra: str) -> list[str]:
+    """uvicorn serving the app on 127.0.0.1:`port`, as the Dockerfile's CMD does on 0.0.0.0."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:app",
+        "--app-dir",
+        str(APP_DIR),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *extra,
+    ]
 
 
 def free_port() -> int:
