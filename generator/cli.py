@@ -229,12 +229,18 @@ def schemas() -> None:
     default=None,
     help="Where to store them [default: ~/.cache/gitopsgen/crds].",
 )
+@click.option(
+    "--mirror",
+    default=None,
+    metavar="URL",
+    help="Fetch from a mirror holding argo-cd/ and metallb/ instead of GitHub.",
+)
 @_reports_errors
-def schemas_fetch(dest: Path | None) -> None:
+def schemas_fetch(dest: Path | None, mirror: str | None) -> None:
     """Download the pinned upstream Argo CD and MetalLB CRDs into the cache."""
     from generator.validate.fetch import fetch_crds
 
-    for path in fetch_crds(dest):
+    for path in fetch_crds(dest, mirror):
         click.echo(f"fetched  {path}")
 
 

@@ -144,11 +144,49 @@ def test_bad_input_is_a_4xx_never_a_500(
         assert client.get("/livez").status_code == 200  # still standing
 
 
-def test_reload_needs_the_token(blue_green: TestClient) -> None:
+def test_reload_needs_the_token(blue_green: TestClient, tmp_path: Path) -> None:
+    import socket
+
     assert blue_green.post("/variant/B/reload").status_code == 401
     assert blue_green.post("/variant/B/reload", headers={"x-token": "wrong"}).status_code == 401
     ok = blue_green.post("/variant/B/reload", headers={"x-token": TOKEN})
     assert ok.status_code == 200 and ok.json()["alias"] == "B"
+    log = tmp_path / "logs" / f"fastapi-{socket.gethostname()}.log"
+    assert eventually(lambda: "refused reload of B: wrong token" in log.read_text())
+    assert "refused reload of B: missing token" in log.read_text()
+    assert TOKEN not in log.read_text() and "wrong\n" not in log.read_text()
+
+
+def test_two_reloads_of_one_alias_never_overlap(mlflow_registry: Registry) -> None:
+    import asyncio
+    import threading
+
+    from app.models import ModelStore
+
+    store = ModelStore(mlflow_registry.url, "best_model")
+    running, overlaps = [0], [0]
+    lock = threading.Lock()
+    real_load = store.load_blocking
+
+    def counting_load(alias: str) -> Any:
+        with lock:
+            running[0] += 1
+            overlaps[0] = max(overlaps[0], running[0])
+        try:
+            time.sleep(0.2)  # long enough for a second call to arrive meanwhile
+            return real_load(alias)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    store.load_blocking = counting_load  # type: ignore[method-assign]
+
+    async def both() -> list[Any]:
+        return await asyncio.gather(store.reload("B"), store.reload("B"), store.reload("A"))
+
+    outcomes = asyncio.run(both())
+    assert [o.alias for o in outcomes] == ["B", "B", "A"]
+    assert overlaps[0] == 2  # A ran beside B, but the two reloads of B never did
 
 
 def test_reload_is_disabled_without_a_token(mlflow_registry: Registry, tmp_path: Path) -> None:

@@ -63,7 +63,12 @@ class FakeApi:
 
 @pytest.fixture
 def api() -> Iterator[FakeApi]:
-    state = FakeApi("", routes())
+    yield from fake_api(routes())
+
+
+def fake_api(answers: dict[str, dict[str, Any]]) -> Iterator[FakeApi]:
+    """A local HTTP server answering API paths with the given (recorded) objects."""
+    state = FakeApi("", answers)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -297,3 +302,52 @@ def test_wait_times_out_with_the_last_status(api: FakeApi, tmp_path: Path, run_c
     )
     assert "timed out after 0.3s" in result.stderr
     assert "fastapi-prod Synced/Healthy" in result.stderr
+
+
+def test_environment_on_its_own_cluster_is_read_through_its_context(
+    tmp_path: Path, run_cli: Invoke
+) -> None:
+    """Argo CD's Applications on one cluster (--context), the workload on the environment's own
+    (cluster.kubeContext): two servers, one kubeconfig."""
+    from tests.conftest import copy_repository
+
+    everything = routes()
+    argo_only = {p: v for p, v in everything.items() if "argoproj.io" in p}
+    workload_only = {p: v for p, v in everything.items() if "argoproj.io" not in p}
+    root = copy_repository(tmp_path / "repo")
+    spec = root / "environments/environments.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "cluster: {name: prod, server: https://prod.k8s.example.internal:6443}",
+            "cluster: {name: prod, server: https://prod.k8s.example.internal:6443, "
+            "kubeContext: prod-admin}",
+        )
+    )
+    run_cli("render", "--root", root)
+    for argo in fake_api(argo_only):
+        for prod in fake_api(workload_only):
+            config = yaml.safe_load(kubeconfig(tmp_path, argo.url).read_text())
+            config["clusters"].append({"name": "prod", "cluster": {"server": prod.url}})
+            config["contexts"].append(
+                {"name": "prod-admin", "context": {"cluster": "prod", "user": "admin"}}
+            )
+            path = tmp_path / "two-clusters"
+            path.write_text(yaml.safe_dump(config))
+            result = run_cli(
+                "status",
+                "prod",
+                "--kubeconfig",
+                path,
+                "--context",
+                "argocd",
+                "--root",
+                root,
+                expect=0,
+            )
+            assert "0 drift(s)" in result.stdout
+            assert all("argoproj.io" in p for p in argo.requests)
+            assert {urlparse(p).path for p in prod.requests} == {
+                "/apis/apps/v1/namespaces/fastapi-prod/deployments",
+                "/apis/networking.k8s.io/v1/namespaces/fastapi-prod/ingresses",
+                "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools/prod-pool",
+            }

@@ -23,19 +23,39 @@ class FetchError(GitopsgenError):
     exit_code = 2
 
 
-def fetch_crds(dest: Path | None = None, timeout: float = 30.0) -> list[Path]:
+def fetch_crds(
+    dest: Path | None = None, mirror: str | None = None, timeout: float = 30.0
+) -> list[Path]:
+    """Download every pinned CRD into `dest` (the cache by default). A mirror serves the same
+    files under the same relative paths, for clusters and CI without access to GitHub. A
+    file is replaced only once it has arrived whole and parses as a CRD."""
     target = dest or cache_dir()
     written = []
     for name, url in PINNED.items():
+        source = f"{mirror.rstrip('/')}/{name}" if mirror else url
+        try:
+            with urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310
+                data = response.read()
+        except (OSError, ValueError) as exc:
+            raise FetchError(f"cannot download {source}: {exc}") from exc
+        _require_crd(source, data)
         path = target / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - pinned https
-                data = response.read()
-        except OSError as exc:
-            raise FetchError(f"cannot download {url}: {exc}") from exc
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
         written.append(path)
     return written
+
+
+def _require_crd(source: str, data: bytes) -> None:
+    import yaml
+
+    from generator.yamlsource import FastLoader
+
+    try:
+        doc = yaml.load(data, Loader=FastLoader)
+    except yaml.YAMLError as exc:
+        raise FetchError(f"{source} is not YAML: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+        raise FetchError(f"{source} is not a CustomResourceDefinition")

@@ -1,0 +1,65 @@
+"""`gitopsgen schemas fetch` from a mirror (a local HTTP server serving ../shared/crds), and
+`validate` using the cache it fills."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Invoke
+
+EXAMPLE = Path(__file__).parent / "examples/invalid/applicationset-wrong-type.yaml"
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *_: object) -> None:
+        return
+
+
+def serve(folder: Path) -> Iterator[str]:
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def mirror(shared_crds: Path) -> Iterator[str]:
+    yield from serve(shared_crds)
+
+
+def test_fetch_fills_the_cache_that_validate_uses(
+    mirror: str, tmp_path: Path, repo_root: Path, run_cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("GITOPSGEN_CRD_DIR", raising=False)
+    before = run_cli("validate", "--root", repo_root, "--format", "json", EXAMPLE, expect=1)
+    assert "GG302" not in {f["id"] for f in json.loads(before.stdout)}  # no CRDs yet
+    result = run_cli("schemas", "fetch", "--mirror", mirror)
+    crds = tmp_path / "cache/gitopsgen/crds"
+    assert result.stdout.count("fetched") == 5
+    assert (crds / "argo-cd/applicationset-crd.yaml").stat().st_size > 1_000_000
+    after = run_cli("validate", "--root", repo_root, "--format", "json", EXAMPLE, expect=1)
+    assert "GG302" in {f["id"] for f in json.loads(after.stdout)}
+
+
+def test_a_broken_mirror_changes_nothing(tmp_path: Path, run_cli: Invoke) -> None:
+    site = tmp_path / "site"
+    (site / "argo-cd").mkdir(parents=True)
+    (site / "argo-cd/application-crd.yaml").write_text("<html>not found</html>\n")
+    dest = tmp_path / "dest"
+    for url in serve(site):
+        result = run_cli("schemas", "fetch", "--mirror", url, "--dest", dest, expect=2)
+        assert "is not a CustomResourceDefinition" in result.stderr
+    assert not dest.exists() or not any(dest.rglob("*.yaml"))
