@@ -48,7 +48,3 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
-
-
-def has_errors(findings: list[Finding]) -> bool:
-    return any(f.is_error for f in findings)

@@ -158,14 +158,3 @@ def _replicas_with_rwo(
             "cannot mount it",
             "use ReadWriteMany, or one replica, or turn persistence off",
         )
-
-
-def lint_chart(root: Path, values_text: str) -> list[str]:
-    """`helm lint --strict` messages for the chart with these values (empty when clean)."""
-    import helm_python as helm
-
-    values = yaml.load(values_text, Loader=FastLoader) or {}
-    report = helm.lint(root / CHART_PATH, values, strict=True)
-    return [f"{m['path']}: {m['error']}" for m in report.get("messages", [])] + list(
-        report.get("errors", [])
-    )

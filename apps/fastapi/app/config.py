@@ -32,10 +32,6 @@ class Settings:
     slack_timeout_seconds: float = 3.0
     request_log: bool = True
 
-    @property
-    def reload_enabled(self) -> bool:
-        return bool(self.reload_token)
-
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name, "").strip()
