@@ -192,6 +192,7 @@ def test_schemathesis_finds_no_server_error(server: Server, tmp_path: Path) -> N
         text=True,
         check=False,
         timeout=300,
+        cwd=tmp_path,  # schemathesis keeps a cache folder in the working directory
         env={**os.environ, "NO_COLOR": "1"},
     )
     assert report.returncode == 0, report.stdout[-4000:] + report.stderr[-2000:]
