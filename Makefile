@@ -50,6 +50,9 @@ serve demo: $(TEST_STAMP)
 	$(BIN)/python apps/fastapi/tools/demo.py
 
 bench: $(TEST_STAMP)
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
+		apt-get update -qq && apt-get install -y -qq wrk; } || \
+		{ echo "make bench needs wrk: install it with your package manager"; exit 1; }
 	$(BIN)/python -m bench.run
 
 promote: $(RENDER_STAMP)
