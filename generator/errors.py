@@ -19,6 +19,12 @@ class SpecError(GitopsgenError):
         super().__init__("\n".join(f.one_line() for f in findings))
 
 
+class SpecUnreadable(GitopsgenError):
+    """The spec file cannot be read (missing, a folder, no permission): an I/O error."""
+
+    exit_code = 2
+
+
 class RenderError(GitopsgenError):
     """A template failed or produced something that is not valid YAML."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from generator.errors import SpecError
+from generator.errors import SpecError, SpecUnreadable
 from generator.findings import Finding, Severity
 from generator.model import Spec, build_environment
 from generator.yamlsource import PathPart, SourceDocument, format_path, load_document
@@ -79,10 +79,9 @@ def load_spec(path: Path, root: Path) -> tuple[Spec, SourceDocument]:
     display = _display_path(path, root)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(
-            [_finding(display, 1, 1, "syntax", "", f"cannot read spec: {exc.strerror}")]
-        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SpecUnreadable(f"cannot read spec {display}: {reason}") from exc
     return parse_spec(text, display)
 
 
