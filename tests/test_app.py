@@ -34,6 +34,13 @@ def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
     return True
 
 
+def fresh_model(registry: Registry, name: str, b_kind: str = "tree") -> None:
+    """A registered model of its own, v1 (logistic regression) as A and v2 as B, for a test that
+    moves or breaks aliases without touching the others' best_model."""
+    register_model(registry.url, "logreg", "A", name=name)
+    register_model(registry.url, b_kind, "B", name=name)
+
+
 def settings_for(registry: Registry, tmp_path: Path, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "tracking_uri": registry.url,
@@ -200,8 +207,7 @@ def test_repointed_alias_is_served_after_reload(
     mlflow_registry: Registry, tmp_path: Path, slack_webhook: Webhook
 ) -> None:
     name = "repoint_model"
-    register_model(mlflow_registry.url, "logreg", "A", name=name)
-    register_model(mlflow_registry.url, "tree", "B", name=name)
+    fresh_model(mlflow_registry, name, b_kind="tree")
     settings = settings_for(
         mlflow_registry, tmp_path, model_name=name, slack_webhook_url=slack_webhook.url
     )
@@ -226,8 +232,7 @@ def test_failing_reload_keeps_serving_the_old_model(
     from mlflow import MlflowClient
 
     name = "broken_model"
-    register_model(mlflow_registry.url, "logreg", "A", name=name)
-    register_model(mlflow_registry.url, "tree", "B", name=name)
+    fresh_model(mlflow_registry, name, b_kind="tree")
     settings = settings_for(
         mlflow_registry, tmp_path, model_name=name, slack_webhook_url=slack_webhook.url
     )
@@ -258,8 +263,7 @@ def test_health_goes_ok_degraded_unhealthy(
     mlflow_registry: Registry, tmp_path: Path, slack_webhook: Webhook
 ) -> None:
     name = "health_model"
-    register_model(mlflow_registry.url, "logreg", "A", name=name)
-    register_model(mlflow_registry.url, "logreg", "B", name=name)
+    fresh_model(mlflow_registry, name, b_kind="logreg")
     settings = settings_for(
         mlflow_registry,
         tmp_path,
@@ -295,8 +299,7 @@ def test_health_goes_ok_degraded_unhealthy(
 
 def test_polling_converges_on_a_moved_alias(mlflow_registry: Registry, tmp_path: Path) -> None:
     name = "polled_model"
-    register_model(mlflow_registry.url, "logreg", "A", name=name)
-    register_model(mlflow_registry.url, "tree", "B", name=name)
+    fresh_model(mlflow_registry, name, b_kind="tree")
     settings = settings_for(mlflow_registry, tmp_path, model_name=name, poll_interval_seconds=0.3)
     with client_for(settings) as client:
         new = register_model(mlflow_registry.url, "logreg-weak", "B", name=name)

@@ -226,6 +226,26 @@ def test_unreachable_cluster_exits_2_with_the_reason(
     assert "Traceback" not in result.output
 
 
+def wait(
+    run_cli: Invoke, api: FakeApi, tmp_path: Path, revision: str, timeout: str, expect: int
+) -> Any:
+    return run_cli(
+        "wait",
+        "prod",
+        "--revision",
+        revision,
+        "--interval",
+        "0.05",
+        "--timeout",
+        timeout,
+        "--kubeconfig",
+        kubeconfig(tmp_path, api.url),
+        "--root",
+        REPO,
+        expect=expect,
+    )
+
+
 def test_wait_until_synced_at_the_revision(api: FakeApi, tmp_path: Path, run_cli: Invoke) -> None:
     app = api.routes["/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/fastapi-prod"]
     original = copy.deepcopy(app["status"])
@@ -241,21 +261,7 @@ def test_wait_until_synced_at_the_revision(api: FakeApi, tmp_path: Path, run_cli
             ] = original
 
     api.on_request = settle_after_three
-    result = run_cli(
-        "wait",
-        "prod",
-        "--revision",
-        REVISION,
-        "--interval",
-        "0.05",
-        "--timeout",
-        "20",
-        "--kubeconfig",
-        kubeconfig(tmp_path, api.url),
-        "--root",
-        REPO,
-        expect=0,
-    )
+    result = wait(run_cli, api, tmp_path, REVISION, timeout="20", expect=0)
     assert "prod is Synced and Healthy at 4f2c1d8e9a7b" in result.stdout
     assert "fastapi-prod: OutOfSync/Progressing" in result.stderr
 
@@ -266,40 +272,12 @@ def test_wait_fails_on_degraded(api: FakeApi, tmp_path: Path, run_cli: Invoke) -
         "status": "Degraded",
         "message": "Deployment exceeded its progress deadline",
     }
-    result = run_cli(
-        "wait",
-        "prod",
-        "--revision",
-        REVISION,
-        "--interval",
-        "0.05",
-        "--timeout",
-        "5",
-        "--kubeconfig",
-        kubeconfig(tmp_path, api.url),
-        "--root",
-        REPO,
-        expect=1,
-    )
+    result = wait(run_cli, api, tmp_path, REVISION, timeout="5", expect=1)
     assert "Degraded" in result.stderr and "progress deadline" in result.stderr
 
 
 def test_wait_times_out_with_the_last_status(api: FakeApi, tmp_path: Path, run_cli: Invoke) -> None:
-    result = run_cli(
-        "wait",
-        "prod",
-        "--revision",
-        "feedfacecafe",
-        "--interval",
-        "0.05",
-        "--timeout",
-        "0.3",
-        "--kubeconfig",
-        kubeconfig(tmp_path, api.url),
-        "--root",
-        REPO,
-        expect=1,
-    )
+    result = wait(run_cli, api, tmp_path, "feedfacecafe", timeout="0.3", expect=1)
     assert "timed out after 0.3s" in result.stderr
     assert "fastapi-prod Synced/Healthy" in result.stderr
 
