@@ -73,6 +73,7 @@ def test_promotion_is_one_line_of_spec_plus_its_render(clone: Path, run_cli: Inv
     values = git(clone, "show", "promote/prod-A:apps/fastapi/values/prod.yaml")
     assert "DEFAULT_ALIAS: A" in values
     body = result.stdout
+    assert body.count("Promote prod to A (blue)") == 1  # the title once, not again in the body
     for words in (
         "# Promote prod to A (blue)",
         "`prod`: serving.defaultAlias B -> A",
@@ -185,6 +186,8 @@ def test_set_progressive_canary_reports_the_traffic(clone: Path, run_cli: Invoke
     values = git(clone, "show", f"{name}:apps/fastapi/values/prod.yaml")
     assert "ALIAS_SELECTION_MODE: canary" in values and "CANARY_PERCENT: '25'" in values
     assert "| before (blue_green) | 0.0% | 100.0% |" in result.stdout
+    undo = "gitopsgen set prod serving.mode=blue_green serving.canaryPercent=10"
+    assert undo in result.stdout  # the old values, canaryPercent from defaults
     after = next(ln for ln in result.stdout.splitlines() if ln.startswith("| after (canary)"))
     share_b = float(after.split("|")[3].strip().rstrip("%"))
     assert 23 <= share_b <= 27
