@@ -15,6 +15,7 @@ from tests.conftest import Registry, Webhook
 
 pytest.importorskip("mlflow", reason="the serving extra is not installed")
 
+import mlflow.pyfunc  # noqa: E402
 from app.config import Settings, SettingsError, load_settings  # noqa: E402
 from app.main import StartupError, create_app  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
@@ -370,3 +371,41 @@ def test_invalid_settings_name_the_variable(name: str, value: str, words: str) -
     env = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000", "MODEL_NAME": "m", name: value}
     with pytest.raises(SettingsError, match=words.replace("(", r"\(")):
         load_settings(env)
+
+
+class RowSums(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """A custom pyfunc model: it predicts the sum of each row."""
+
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:  # noqa: ARG002
+        return model_input.sum(axis=1).to_numpy()
+
+
+class Broken(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """A custom pyfunc model whose predict fails, as a model with a bug would."""
+
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:  # noqa: ARG002
+        raise RuntimeError("feature store unavailable")
+
+
+def test_custom_pyfunc_model_and_a_failing_prediction(
+    mlflow_registry: Registry, tmp_path: Path, slack_webhook: Webhook
+) -> None:
+    from tools.local_mlflow import register_python_model
+
+    name = "custom_model"
+    register_python_model(mlflow_registry.url, RowSums(), "A", name)
+    register_python_model(mlflow_registry.url, Broken(), "B", name)
+    settings = settings_for(
+        mlflow_registry, tmp_path, model_name=name, slack_webhook_url=slack_webhook.url
+    )
+    with client_for(settings) as client:
+        answer = predict(client, path="/variant/A/predict", rows=[[1.0, 2.0], [3.0, 4.5]])
+        assert answer["prediction"] == [3.0, 7.5]  # through pyfunc, not the raw object
+        failed = client.post("/predict", json={"data": [ROW]})
+        assert failed.status_code == 500
+        assert failed.json()["detail"] == "prediction failed on B: RuntimeError"
+        assert 'model_requests_total{status="500",variant="B"} 1.0' in client.get("/metrics").text
+        assert client.get("/livez").status_code == 200
+    assert eventually(lambda: "prediction_failed" in slack_webhook.events())
+    text = next(m["text"] for m in slack_webhook.received if m["event"] == "prediction_failed")
+    assert "feature store unavailable" in str(text) and "B" in str(text)

@@ -74,10 +74,14 @@ def _build_predict(
     elif schema is not None:
         shape = schema.inputs[0].shape
         n_features = int(shape[-1]) if shape and len(shape) == 2 and shape[-1] > 0 else None
-    try:
-        raw = pyfunc_model.get_raw_model()
-    except Exception:  # a flavour without a raw model: use pyfunc as it is
-        raw = None
+    raw = None
+    # Only a scikit-learn model's raw object is known to take a plain float array (an XGBoost
+    # Booster, for one, wants a DMatrix); every other flavour goes through pyfunc.
+    if "sklearn" in (pyfunc_model.metadata.flavors or {}):
+        try:
+            raw = pyfunc_model.get_raw_model()
+        except Exception:  # an older model without a raw object: use pyfunc as it is
+            raw = None
 
     if columns is None and raw is not None and hasattr(raw, "predict"):
 

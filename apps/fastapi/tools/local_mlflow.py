@@ -166,3 +166,19 @@ def seed_registry(tracking_uri: str) -> dict[str, str]:
         "A": register_model(tracking_uri, "logreg", "A"),
         "B": register_model(tracking_uri, "tree", "B"),
     }
+
+
+def register_python_model(tracking_uri: str, python_model: Any, alias: str, name: str) -> str:
+    """Register a custom `mlflow.pyfunc.PythonModel` (no signature) and point `alias` at it."""
+    import mlflow
+    import mlflow.pyfunc
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=python_model, registered_model_name=name
+        )
+    version = str(info.registered_model_version)
+    set_alias(tracking_uri, alias, version, name)
+    return version
