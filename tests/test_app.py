@@ -376,14 +376,15 @@ def test_invalid_settings_name_the_variable(name: str, value: str, words: str) -
 class RowSums(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
     """A custom pyfunc model: it predicts the sum of each row."""
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:  # noqa: ARG002
+    # no type hints: MLflow would read them as a signature
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # noqa: ARG002
         return model_input.sum(axis=1).to_numpy()
 
 
 class Broken(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
     """A custom pyfunc model whose predict fails, as a model with a bug would."""
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:  # noqa: ARG002
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # noqa: ARG002
         raise RuntimeError("feature store unavailable")
 
 
