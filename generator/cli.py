@@ -263,6 +263,23 @@ def _git_options(func: F) -> F:
     return func
 
 
+def _run_edit(
+    root: Path | None,
+    spec: Path | None,
+    environment: str,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    build: Callable[[Path, Path, Any], Any],
+) -> None:
+    """The flow `promote`, `set` and `rollback` share: load, build the edit, branch, commit."""
+    from generator.promote import apply_edit
+
+    base, spec_path, current = _load_for_environment(root, spec, environment)
+    edit = build(base, spec_path, current)
+    _finish(apply_edit(base, spec_path, edit, current, push, remote), open_pr, remote)
+
+
 def _finish(outcome: Any, open_pr: bool, remote: str) -> None:
     import shutil
     import subprocess
@@ -333,13 +350,17 @@ def promote(
     root: Path | None,
 ) -> None:
     """Promote ENVIRONMENT to an alias: a branch with a one-line spec change, re-rendered."""
-    from generator.pipeline import render_repository
-    from generator.promote import apply_edit, promotion_edit
+    from generator.promote import promotion_edit
 
-    base, spec_path = _paths(root, spec)
-    current = render_repository(spec_path, base).spec
-    edit = promotion_edit(current, environment, to, branch)
-    _finish(apply_edit(base, spec_path, edit, push, remote), open_pr, remote)
+    _run_edit(
+        root,
+        spec,
+        environment,
+        push,
+        remote,
+        open_pr,
+        lambda _base, _path, current: promotion_edit(current, environment, to, branch),
+    )
 
 
 @cli.command("set")
@@ -360,14 +381,19 @@ def set_fields(
     root: Path | None,
 ) -> None:
     """Set spec fields of ENVIRONMENT (e.g. serving.canaryPercent=25) on a new branch."""
-    from generator.pipeline import render_repository
-    from generator.promote import apply_edit, set_edit
+    from generator.promote import set_edit
     from generator.spec_edit import parse_assignment
 
-    base, spec_path = _paths(root, spec)
     parsed = [parse_assignment(a) for a in assignments]
-    edit = set_edit(render_repository(spec_path, base).spec, environment, parsed, branch)
-    _finish(apply_edit(base, spec_path, edit, push, remote), open_pr, remote)
+    _run_edit(
+        root,
+        spec,
+        environment,
+        push,
+        remote,
+        open_pr,
+        lambda _base, _path, current: set_edit(current, environment, parsed, branch),
+    )
 
 
 @cli.command()
@@ -386,12 +412,13 @@ def rollback(
     root: Path | None,
 ) -> None:
     """Back to the alias ENVIRONMENT had before its last promotion (from the spec's history)."""
-    from generator.promote import apply_edit, rollback_edit
+    from generator.promote import rollback_edit
 
-    base, spec_path, current = _load_for_environment(root, spec, environment)
-    spec_rel = spec_path.resolve().relative_to(base).as_posix()
-    edit = rollback_edit(base, current, spec_rel, environment, branch)
-    _finish(apply_edit(base, spec_path, edit, push, remote), open_pr, remote)
+    def build(base: Path, spec_path: Path, current: Any) -> Any:
+        spec_rel = spec_path.resolve().relative_to(base).as_posix()
+        return rollback_edit(base, current, spec_rel, environment, branch)
+
+    _run_edit(root, spec, environment, push, remote, open_pr, build)
 
 
 @cli.command("simulate")

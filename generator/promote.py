@@ -145,8 +145,11 @@ class Edit:
     rollback_hint: str | None  # None: the command that sets the old values back
 
 
-def apply_edit(root: Path, spec_path: Path, edit: Edit, push: bool, remote: str) -> Outcome:
-    """On a clean tree: a new branch with one commit that edits the spec and re-renders."""
+def apply_edit(
+    root: Path, spec_path: Path, edit: Edit, before_spec: Spec, push: bool, remote: str
+) -> Outcome:
+    """On a clean tree: a new branch with one commit that edits the spec and re-renders.
+    `before_spec` is the spec as loaded now (the caller has it already)."""
     repo = Repo.at(root)
     repo.require_clean()
     original = repo.current_branch()
@@ -159,7 +162,6 @@ def apply_edit(root: Path, spec_path: Path, edit: Edit, push: bool, remote: str)
         after_text = set_field(after_text, edit.env, path, value)
     if after_text == before_text:
         raise PromotionError(f"{edit.env} already has that value; nothing to change")
-    before_spec = render_repository(spec_path, root).spec
     repo.run("checkout", "--quiet", "-b", edit.branch)
     try:
         spec_path.write_text(after_text)

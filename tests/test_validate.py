@@ -238,3 +238,19 @@ def test_fast_path_agrees_with_jsonschema(repo_root: Path) -> None:
         assert fast is not None and slow is not None
         assert fast(doc) == slow.is_valid(doc), (doc["kind"], doc in docs)
     assert len(broken) == 2 * len(docs) >= 10
+
+
+def test_deprecated_metallb_annotation_found_inside_lists(
+    tmp_path: Path, repo_root: Path, run_cli: Invoke
+) -> None:
+    extra = tmp_path / "services.yaml"
+    extra.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "  - apiVersion: v1\n    kind: Service\n    metadata:\n      name: ingress-nginx\n"
+        "      annotations:\n        metallb.universe.tf/address-pool: prod-pool\n"
+    )
+    found = findings_json(run_cli, "--root", repo_root, extra, expect=1)
+    deprecated = [f for f in found if f["id"] == "GG109"]
+    assert [(f["line"], f["path"]) for f in deprecated] == [
+        (9, "items[0].metadata.annotations.metallb.universe.tf/address-pool")
+    ]

@@ -316,7 +316,7 @@ def check_secrets(_spec: Spec, at: SpecLocator) -> Iterator[Finding]:
 
 def check_deprecated_annotations(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
     for env in spec.environments:
-        for path, _ in _deprecated_keys(env.helm_values, ("helmValues",)):
+        for path in deprecated_key_paths(env.helm_values, ("helmValues",)):
             yield at.finding(
                 "GG109",
                 env_path(env, *path),
@@ -325,14 +325,16 @@ def check_deprecated_annotations(spec: Spec, at: SpecLocator) -> Iterator[Findin
             )
 
 
-def _deprecated_keys(
-    value: Any, path: tuple[PathPart, ...]
-) -> Iterator[tuple[tuple[PathPart, ...], str]]:
+def deprecated_key_paths(value: Any, path: tuple[PathPart, ...]) -> Iterator[tuple[PathPart, ...]]:
+    """The path of every `metallb.universe.tf/` key inside `value` (spec or rendered document)."""
     if isinstance(value, dict):
         for key, item in value.items():
             if str(key).startswith("metallb.universe.tf/"):
-                yield (*path, key), str(key)
-            yield from _deprecated_keys(item, (*path, key))
+                yield (*path, key)
+            yield from deprecated_key_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from deprecated_key_paths(item, (*path, index))
 
 
 SPEC_CHECKS: tuple[Callable[[Spec, SpecLocator], Iterator[Finding]], ...] = (

@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from generator.findings import Finding
-from generator.validate.policies import POLICIES, parse_pool_entry, secret_findings_in
+from generator.validate.policies import (
+    POLICIES,
+    deprecated_key_paths,
+    parse_pool_entry,
+    secret_findings_in,
+)
 from generator.yamlsource import PathPart, SourceDocument, format_path
 
 LoadedFile = tuple[str, list[SourceDocument]]
@@ -84,7 +89,15 @@ def check_pool_addresses(files: list[LoadedFile]) -> Iterator[Finding]:
 def check_annotations_and_secrets(files: list[LoadedFile]) -> Iterator[Finding]:
     for file, docs in files:
         for doc in docs:
-            yield from _deprecated(file, doc, doc.data, ())
+            for path in deprecated_key_paths(doc.data, ()):
+                yield _finding(
+                    "GG109",
+                    file,
+                    doc,
+                    path,
+                    f"{path[-1]} is deprecated",
+                    "use the metallb.io/ prefix",
+                )
             for path, message in secret_findings_in(doc.data, ()):
                 yield _finding(
                     "GG112",
@@ -94,26 +107,6 @@ def check_annotations_and_secrets(files: list[LoadedFile]) -> Iterator[Finding]:
                     message,
                     "keep secrets in a Secret; reference it by name",
                 )
-
-
-def _deprecated(
-    file: str, doc: SourceDocument, value: object, path: tuple[PathPart, ...]
-) -> Iterator[Finding]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if str(key).startswith("metallb.universe.tf/"):
-                yield _finding(
-                    "GG109",
-                    file,
-                    doc,
-                    (*path, key),
-                    f"{key} is deprecated",
-                    "use the metallb.io/ prefix",
-                )
-            yield from _deprecated(file, doc, item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _deprecated(file, doc, item, (*path, index))
 
 
 def check_rendered_policies(files: list[LoadedFile]) -> list[Finding]:
