@@ -44,7 +44,7 @@ check: $(TEST_STAMP)
 	$(MAKE) test
 
 golden: $(TEST_STAMP)
-	GITOPSGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py -q
+	GITOPSGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/generator/test_golden.py -q
 
 serve demo: $(TEST_STAMP)
 	$(BIN)/python apps/fastapi/tools/demo.py

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SPEC, Invoke, copy_repository, snapshot
+from tests.support import SPEC, Invoke, copy_repository, snapshot
 
 PROD_LINE = "    serving: {defaultAlias: B}   # green is live\n"
 

@@ -11,7 +11,7 @@ import pytest
 
 from generator.errors import WriteError
 from generator.render.jinja import HEADER_MARK
-from tests.conftest import SPEC, Invoke, snapshot
+from tests.support import SPEC, Invoke, snapshot
 
 
 def test_render_on_main_is_up_to_date(repo_root: Path, run_cli: Invoke) -> None:

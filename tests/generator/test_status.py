@@ -1,5 +1,5 @@
 """`gitopsgen status` and `wait`: the real `kubernetes` client against a local HTTP server on
-127.0.0.1 that answers the API paths with recorded responses (see tests/recordings/README.md)."""
+127.0.0.1 that answers the API paths with recorded responses (see tests/generator/recordings/README.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from tests.conftest import REPO, Invoke
+from tests.support import REPO, Invoke
 
 pytest.importorskip("kubernetes", reason="the status extra is not installed")
 
@@ -287,7 +287,7 @@ def test_environment_on_its_own_cluster_is_read_through_its_context(
 ) -> None:
     """Argo CD's Applications on one cluster (--context), the workload on the environment's own
     (cluster.kubeContext): two servers, one kubeconfig."""
-    from tests.conftest import copy_repository
+    from tests.support import copy_repository
 
     everything = routes()
     argo_only = {p: v for p, v in everything.items() if "argoproj.io" in p}

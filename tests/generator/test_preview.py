@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from generator.validate.preview import check_paths, preview_applicationset
-from tests.conftest import Invoke
+from tests.support import Invoke
 
 
 def apps_of(text: str) -> dict[str, dict[str, object]]:

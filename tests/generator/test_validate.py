@@ -10,7 +10,7 @@ import pytest
 
 from generator.validate.crds import load_crd_dirs, prepare_document, prune_nulls
 from generator.validate.documents import _crd_validator
-from tests.conftest import SPEC, Invoke, snapshot
+from tests.support import SPEC, Invoke, snapshot
 
 EXAMPLES = Path(__file__).parent / "examples"
 # file -> (finding id, line, path fragment) expected with the upstream CRDs
@@ -64,7 +64,7 @@ def test_invalid_example_is_caught(
     for finding_id, line, fragment in INVALID[name]:
         assert (finding_id, line) in got, found
         assert any(fragment in str(f["path"]) and f["id"] == finding_id for f in found), found
-    assert all(f["file"] == f"tests/examples/invalid/{name}" for f in found)
+    assert all(f["file"] == f"tests/generator/examples/invalid/{name}" for f in found)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (EXAMPLES / "valid").iterdir()))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Invoke
+from tests.support import Invoke
 
 EXAMPLE = Path(__file__).parent / "examples/invalid/applicationset-wrong-type.yaml"
 

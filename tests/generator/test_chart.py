@@ -13,7 +13,7 @@ import yaml
 from generator.render.values import WHITELIST_ANNOTATION, app_environment
 from generator.spec import load_spec
 from generator.validate.kube import DEFAULT_KUBE_VERSION, kube_validator
-from tests.conftest import REPO, SPEC
+from tests.support import REPO, SPEC
 
 CHART = REPO / "apps/fastapi/chart"
 SPEC_MODEL, _ = load_spec(REPO / SPEC, REPO)

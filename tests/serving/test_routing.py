@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from app.routing import choose_alias, client_bucket
 
-ROUTING = Path(__file__).resolve().parents[1] / "apps/fastapi/app/routing.py"
+ROUTING = Path(__file__).resolve().parents[2] / "apps/fastapi/app/routing.py"
 
 
 def test_bucket_is_the_documented_hash() -> None:

@@ -16,7 +16,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import REPO, Registry
+from tests.serving.conftest import Registry
+from tests.support import REPO
 
 pytest.importorskip("mlflow", reason="the serving extra is not installed")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SPEC, Invoke, snapshot
+from tests.support import SPEC, Invoke, snapshot
 
 # (id, old text, new text, expected line, field path, finding id, words in the message)
 CASES = [

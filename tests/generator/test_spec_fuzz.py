@@ -16,7 +16,7 @@ from generator.spec import parse_spec
 from generator.validate.policies import check_spec_policies
 
 BASE = yaml.safe_load(
-    (Path(__file__).resolve().parents[1] / "environments/environments.yaml").read_text()
+    (Path(__file__).resolve().parents[2] / "environments/environments.yaml").read_text()
 )
 
 scalars = st.one_of(

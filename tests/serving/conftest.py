@@ -1,0 +1,72 @@
+"""Fixtures of the serving app's tests: a real MLflow server with real registered models, and a
+real HTTP server standing in for Slack. Every test here needs the serving extra."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class Registry:
+    url: str
+    versions: dict[str, str]
+    workdir: Path
+
+
+@pytest.fixture(scope="session")
+def mlflow_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """`mlflow server` (sqlite, 127.0.0.1) with best_model v1 as A and v2 as B."""
+    pytest.importorskip(
+        "mlflow", reason="the serving extra is not installed (pip install -e '.[serve]')"
+    )
+    from tools.local_mlflow import seed_registry, start_server
+
+    workdir = tmp_path_factory.mktemp("mlflow")
+    server = start_server(workdir)
+    try:
+        versions = seed_registry(server.url)
+        yield Registry(server.url, versions, workdir)
+    finally:
+        server.stop()
+
+
+@dataclass
+class Webhook:
+    url: str
+    received: list[dict[str, object]] = field(default_factory=list)
+
+    def events(self) -> list[object]:
+        return [m.get("event") for m in self.received]
+
+
+@pytest.fixture
+def slack_webhook() -> Iterator[Webhook]:
+    """A real HTTP server on 127.0.0.1 standing in for Slack; it records every message."""
+    received: list[dict[str, object]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("content-length", "0"))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Webhook(f"http://127.0.0.1:{server.server_address[1]}/hook", received)
+    finally:
+        server.shutdown()
+        server.server_close()
