@@ -44,7 +44,9 @@ class ValidationFailed(GitopsgenError):
 
 
 class UnknownEnvironment(GitopsgenError):
-    """A command named an environment the spec does not have."""
+    """A command named an environment the spec does not have: a usage error."""
+
+    exit_code = 2
 
 
 class GitError(GitopsgenError):

@@ -88,3 +88,10 @@ class Repo:
                 f"push of {branch} to {remote} was rejected: "
                 f"{(result.stderr or result.stdout).strip()}"
             )
+
+    def default_revision(self, target_revision: str) -> str:
+        """The commit Argo CD will sync next: `origin/<target>` where it is known, else HEAD."""
+        remote = self.run(
+            "rev-parse", "--verify", "--quiet", f"origin/{target_revision}", check=False
+        )
+        return remote.stdout.strip() if remote.returncode == 0 else self.head()

@@ -96,6 +96,17 @@ class Spec:
                 return env
         raise KeyError(name)
 
+    def require(self, name: str) -> Environment:
+        """The environment a command names; an unknown name is the caller's mistake (exit 2)."""
+        from generator.errors import UnknownEnvironment
+
+        try:
+            return self.environment(name)
+        except KeyError:
+            raise UnknownEnvironment(
+                f"unknown environment {name!r}; known: {', '.join(self.names)}"
+            ) from None
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(env.name for env in self.environments)

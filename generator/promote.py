@@ -290,12 +290,7 @@ def undo_command(env: str, before: dict[str, Any], assignments: Any) -> str:
 
 
 def _environment(spec: Spec, env: str) -> Any:
-    try:
-        return spec.environment(env)
-    except KeyError:
-        raise PromotionError(
-            f"unknown environment {env!r}; known: {', '.join(spec.names)}"
-        ) from None
+    return spec.require(env)
 
 
 def previous_alias(root: Path, spec_rel: str, env: str) -> tuple[str, str]:

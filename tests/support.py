@@ -27,7 +27,22 @@ def copy_repository(dest: Path) -> Path:
     ):
         shutil.copytree(REPO / part, dest / part)
     # the serving app's routing function, which `simulate` and promotion bodies load
-    (dest / "apps/fastapi/app").mkdir()
+    (dest / "apps/fastapi/app").mkdir(parents=True)
+    shutil.copy2(REPO / "apps/fastapi/app/routing.py", dest / "apps/fastapi/app/routing.py")
+    return dest
+
+
+FROZEN = REPO / "tests" / "generator" / "golden" / "shipped-spec"
+
+
+def frozen_repository(dest: Path) -> Path:
+    """A repository whose spec is the frozen copy of the shipped spec (not the live one, which
+    promotions change) with its rendered files, plus the chart and the routing function."""
+    (dest / "environments").mkdir(parents=True)
+    shutil.copy2(FROZEN / "spec.yaml", dest / SPEC)
+    shutil.copytree(FROZEN / "expected", dest, dirs_exist_ok=True)
+    shutil.copytree(REPO / "apps/fastapi/chart", dest / "apps/fastapi/chart")
+    (dest / "apps/fastapi/app").mkdir(parents=True)
     shutil.copy2(REPO / "apps/fastapi/app/routing.py", dest / "apps/fastapi/app/routing.py")
     return dest
 

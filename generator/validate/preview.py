@@ -208,3 +208,25 @@ def _path_finding(file: str, app: str, path: str, message: str) -> Finding:
 
 
 __all__ = ["Preview", "check_paths", "preview_applicationset"]
+
+
+def preview_files(
+    files: dict[str, str], environment: str | None = None
+) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """The Applications every rendered ApplicationSet expands to (of one environment, when
+    given), and the findings of the expansion."""
+    apps: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for path, text in files.items():
+        for doc in yaml.load_all(text, Loader=FastLoader):
+            if isinstance(doc, dict) and doc.get("kind") == "ApplicationSet":
+                expanded = preview_applicationset(doc, path)
+                findings.extend(expanded.findings)
+                apps.extend(expanded.applications)
+    if environment is not None:
+        apps = [
+            a
+            for a in apps
+            if a["metadata"].get("labels", {}).get("gitopsgen.io/environment") == environment
+        ]
+    return apps, findings

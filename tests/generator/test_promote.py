@@ -113,21 +113,24 @@ def test_nothing_to_roll_back_says_so(clone: Path, run_cli: Invoke) -> None:
     assert state(clone) == before
 
 
+# a mistake in the command line is a usage error (2); a refused change is a finding (1)
 REFUSALS = [
-    ("unknown env", ["promote", "staging", "--to", "A"], "unknown environment 'staging'"),
-    ("unknown alias", ["promote", "prod", "--to", "purple"], "unknown alias 'purple'"),
-    ("already live", ["promote", "prod", "--to", "green"], "already serves B (green)"),
-    ("invalid value", ["set", "prod", "serving.canaryPercent=150"], "greater than the maximum"),
-    ("breaks a policy", ["set", "prod", "ingress.whitelist=[0.0.0.0/0]"], "GG102"),
+    ("unknown env", ["promote", "staging", "--to", "A"], 2, "unknown environment 'staging'"),
+    ("unknown alias", ["promote", "prod", "--to", "purple"], 2, "'purple' is not one of"),
+    ("already live", ["promote", "prod", "--to", "green"], 1, "already serves B (green)"),
+    ("invalid value", ["set", "prod", "serving.canaryPercent=150"], 1, "greater than the maximum"),
+    ("breaks a policy", ["set", "prod", "ingress.whitelist=[0.0.0.0/0]"], 1, "GG102"),
 ]
 
 
-@pytest.mark.parametrize(("args", "words"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+@pytest.mark.parametrize(
+    ("args", "code", "words"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS]
+)
 def test_refusals_leave_the_repository_as_it_was(
-    clone: Path, run_cli: Invoke, args: list[str], words: str
+    clone: Path, run_cli: Invoke, args: list[str], code: int, words: str
 ) -> None:
     before = state(clone)
-    result = run_cli(*args, "--root", clone, expect=1)
+    result = run_cli(*args, "--root", clone, expect=code)
     assert words in result.stderr
     assert "Traceback" not in result.output
     assert state(clone) == before

@@ -1,0 +1,142 @@
+"""Commands that read the clusters: status and wait (the `status` extra: the kubernetes client)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from generator.cli.common import (
+    command_epilog,
+    complete_environment,
+    environment_argument,
+    load_for_environment,
+    reports_errors,
+    root_option,
+    spec_option,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cluster_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--kubeconfig",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster).",
+            ),
+            click.option("--context", default=None, help="Context of Argo CD's cluster."),
+            click.option(
+                "--request-timeout",
+                default=10.0,
+                show_default=True,
+                type=float,
+                help="Seconds to wait for each API call.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@click.command(
+    epilog=command_epilog(
+        "gitopsgen status", "gitopsgen status prod --context argocd --format json"
+    )
+)
+@click.argument("environment", required=False, shell_complete=complete_environment)
+@cluster_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@spec_option
+@root_option
+@reports_errors
+def status(
+    environment: str | None,
+    kubeconfig: Path | None,
+    context: str | None,
+    request_timeout: float,
+    output_format: str,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Compare the cluster with Git: Argo CD sync and health, the live Deployment, Ingress and
+    pool. Exit 1 on drift, 2 when a cluster cannot be reached."""
+    import json
+
+    from generator.status import Clusters, environment_status, render_table, status_json
+
+    _, _, current = load_for_environment(root, spec, environment)
+    clusters = Clusters(kubeconfig, context, request_timeout)
+    envs = [e for e in current.environments if environment in (None, e.name)]
+    statuses = [environment_status(current, env, clusters) for env in envs]
+    if output_format == "json":
+        click.echo(json.dumps(status_json(statuses), indent=2))
+    else:
+        click.echo(render_table(statuses), nl=False)
+    if any(s.drifted for s in statuses):
+        sys.exit(1)
+
+
+@click.command(
+    epilog=command_epilog(
+        "gitopsgen wait prod", "gitopsgen wait prod --revision HEAD --timeout 300"
+    )
+)
+@environment_argument
+@click.option(
+    "--revision", default=None, help="Commit to wait for (default: origin/<target>, else HEAD)."
+)
+@click.option("--timeout", default=600.0, show_default=True, type=float, help="Seconds.")
+@click.option(
+    "--interval", default=5.0, show_default=True, type=float, help="Seconds between polls."
+)
+@cluster_options
+@spec_option
+@root_option
+@reports_errors
+def wait(
+    environment: str,
+    revision: str | None,
+    timeout: float,
+    interval: float,
+    kubeconfig: Path | None,
+    context: str | None,
+    request_timeout: float,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Wait until ENVIRONMENT's Applications are Synced and Healthy at a revision."""
+    from generator.git import Repo
+    from generator.status import AppState, Clusters, wait_for
+
+    base, _, current = load_for_environment(root, spec, environment)
+    target = revision or Repo.at(base).default_revision(current.target_revision)
+
+    def progress(apps: list[AppState]) -> None:
+        shown = ", ".join(f"{a.name}: {a.sync}/{a.health} @ {a.revision[:10] or '?'}" for a in apps)
+        click.echo(f"waiting for {target[:10]}: {shown or 'no Application yet'}", err=True)
+
+    clusters = Clusters(kubeconfig, context, request_timeout)
+    result = wait_for(
+        current, current.require(environment), clusters, target, timeout, interval, progress
+    )
+    if not result.reached:
+        last = "; ".join(f"{a.name} {a.sync}/{a.health} {a.message}".strip() for a in result.apps)
+        click.echo(f"error: {result.reason}; last status: {last or 'none'}", err=True)
+        sys.exit(1)
+    click.echo(f"{environment} is Synced and Healthy at {target[:12]}")
+
+
+COMMANDS = (status, wait)

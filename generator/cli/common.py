@@ -1,0 +1,143 @@
+"""What every command shares: error handling, the exit-code table, root and spec options."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from generator.errors import GitopsgenError, SpecError, ValidationFailed
+
+if TYPE_CHECKING:
+    from generator.model import Spec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SPEC_RELATIVE = Path("environments") / "environments.yaml"
+
+# One table for every command; README's "Exit codes" repeats it and a test keeps them equal.
+EXIT_CODES = (
+    (0, "success: rendered, valid, in sync, promoted"),
+    (
+        1,
+        "a finding or a refusal: invalid spec, validation errors, stale files, drift, "
+        "a refused promotion, a wait that timed out",
+    ),
+    (
+        2,
+        "usage or environment: a wrong option or argument, an unknown environment, an "
+        "unreadable file, a cluster or server that cannot be reached, an internal error",
+    ),
+)
+EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES)
+
+
+def command_epilog(*examples: str) -> str:
+    """The epilog every command's --help ends with: examples, then the exit codes."""
+    shown = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{shown}\n\n{EXIT_CODES_HELP}"
+
+
+def reports_errors(func: F) -> F:
+    """Catch gitopsgen's errors in one place: a clear message, the right exit code, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SpecError as exc:
+            for finding in exc.findings:
+                click.echo(f"{finding.one_line()} [{finding.id}]", err=True)
+            click.echo(
+                f"error: the spec is invalid ({len(exc.findings)} problem(s)); nothing was written",
+                err=True,
+            )
+            sys.exit(exc.exit_code)
+        except ValidationFailed as exc:
+            from generator.validate.report import report_text
+
+            click.echo(report_text(exc.findings), err=True, nl=False)
+            click.echo("error: validation failed; nothing was committed", err=True)
+            sys.exit(exc.exit_code)
+        except GitopsgenError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a bug: say so plainly, traceback only on request
+            if os.environ.get("GITOPSGEN_DEBUG"):
+                raise
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(set GITOPSGEN_DEBUG=1 for a traceback)",
+                err=True,
+            )
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def find_root(start: Path) -> Path:
+    """The repository root, found as git finds its own: the nearest folder at or above `start`
+    holding the spec, else the nearest holding `.git`, else `start` itself."""
+    start = start.resolve()
+    candidates = [start, *start.parents]
+    for folder in candidates:
+        if (folder / SPEC_RELATIVE).is_file():
+            return folder
+    for folder in candidates:
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def resolve_paths(root: Path | None, spec: Path | None) -> tuple[Path, Path]:
+    """(repository root, spec path) from the options, the root found from the current folder."""
+    base = root.resolve() if root is not None else find_root(Path.cwd())
+    return base, (spec if spec is not None else base / SPEC_RELATIVE)
+
+
+def load_for_environment(
+    root: Path | None, spec: Path | None, environment: str | None
+) -> tuple[Path, Path, Spec]:
+    """(root, spec path, Spec) for a command about one environment (or all when None)."""
+    from generator.pipeline import render_repository
+
+    base, spec_path = resolve_paths(root, spec)
+    current = render_repository(spec_path, base).spec
+    if environment is not None:
+        current.require(environment)
+    return base, spec_path, current
+
+
+def complete_environment(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of environment names, read from the spec without validating it."""
+    import yaml
+
+    try:
+        _, spec_path = resolve_paths(ctx.params.get("root"), ctx.params.get("spec"))
+        data = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+        names = list((data or {}).get("environments") or {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        return []
+    return [str(n) for n in names if str(n).startswith(incomplete)]
+
+
+root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Repository root (default: found from the current folder, as git finds its own).",
+)
+spec_option = click.option(
+    "--spec",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The environments spec (default: environments/environments.yaml under the root).",
+)
+environment_argument = click.argument("environment", shell_complete=complete_environment)

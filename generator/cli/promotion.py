@@ -1,0 +1,232 @@
+"""Commands that turn a deployment decision into a commit: commit, promote, set, rollback,
+and simulate, which shows what a split would do before anyone commits to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from generator.cli.common import (
+    command_epilog,
+    environment_argument,
+    load_for_environment,
+    reports_errors,
+    resolve_paths,
+    root_option,
+    spec_option,
+)
+
+if TYPE_CHECKING:
+    from generator.model import Spec
+    from generator.promote import Edit
+
+F = TypeVar("F", bound=Callable[..., Any])
+ALIAS_CHOICES = ("A", "B", "blue", "green")
+
+
+def git_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option("--branch", default=None, help="Branch to create (default: derived)."),
+            click.option("--push", is_flag=True, help="Push the branch (never forced)."),
+            click.option(
+                "--remote", default="origin", show_default=True, help="Remote to push to."
+            ),
+            click.option(
+                "--open-pr",
+                is_flag=True,
+                help="Open the pull request with the GitHub CLI, where it is installed.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def run_edit(
+    root: Path | None,
+    spec: Path | None,
+    environment: str,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    build: Callable[[Path, Path, Spec], Edit],
+) -> None:
+    """The flow `promote`, `set` and `rollback` share: load, build the edit, branch, commit."""
+    from generator.promote import apply_edit
+    from generator.pullrequest import open_pull_request
+
+    base, spec_path, current = load_for_environment(root, spec, environment)
+    edit = build(base, spec_path, current)
+    outcome = apply_edit(base, spec_path, edit, current, push, remote)
+    click.echo(
+        f"created branch {outcome.branch} with commit {outcome.commit[:12]}"
+        + (f", pushed to {remote}" if outcome.pushed else ""),
+        err=True,
+    )
+    click.echo(f"# {outcome.title}\n")
+    click.echo(outcome.body, nl=False)
+    if open_pr:
+        click.echo(
+            open_pull_request(outcome.branch, outcome.title, outcome.body, outcome.pushed),
+            err=True,
+        )
+
+
+@click.command(epilog=command_epilog("gitopsgen commit", "gitopsgen commit -m 'dev: new pool'"))
+@spec_option
+@root_option
+@click.option("-m", "--message", default=None, help="Commit subject (default: what changed).")
+@reports_errors
+def commit(spec: Path | None, root: Path | None, message: str | None) -> None:
+    """Render, validate, and commit exactly the spec and the rendered files."""
+    from generator.promote import commit_render
+
+    base, spec_path = resolve_paths(root, spec)
+    outcome = commit_render(base, spec_path, message)
+    click.echo(f"committed {outcome.commit[:12]} on {outcome.branch}: {outcome.title}")
+
+
+@click.command(
+    epilog=command_epilog(
+        "gitopsgen promote prod --to green", "gitopsgen promote prod --to A --push --open-pr"
+    )
+)
+@environment_argument
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=click.Choice(ALIAS_CHOICES, case_sensitive=False),
+    help="A, B, blue (A) or green (B).",
+)
+@git_options
+@spec_option
+@root_option
+@reports_errors
+def promote(
+    environment: str,
+    to: str,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Promote ENVIRONMENT to an alias: a branch with a one-line spec change, re-rendered."""
+    from generator.promote import promotion_edit
+
+    run_edit(
+        root,
+        spec,
+        environment,
+        push,
+        remote,
+        open_pr,
+        lambda _base, _path, current: promotion_edit(current, environment, to, branch),
+    )
+
+
+@click.command(
+    "set",
+    epilog=command_epilog(
+        "gitopsgen set prod serving.mode=canary serving.canaryPercent=25",
+        "gitopsgen set dev image.tag=1.4.2",
+    ),
+)
+@environment_argument
+@click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@git_options
+@spec_option
+@root_option
+@reports_errors
+def set_fields(
+    environment: str,
+    assignments: tuple[str, ...],
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Set spec fields of ENVIRONMENT (e.g. serving.canaryPercent=25) on a new branch."""
+    from generator.promote import set_edit
+    from generator.spec_edit import parse_assignment
+
+    parsed = [parse_assignment(a) for a in assignments]
+    run_edit(
+        root,
+        spec,
+        environment,
+        push,
+        remote,
+        open_pr,
+        lambda _base, _path, current: set_edit(current, environment, parsed, branch),
+    )
+
+
+@click.command(epilog=command_epilog("gitopsgen rollback prod", "gitopsgen rollback prod --push"))
+@environment_argument
+@git_options
+@spec_option
+@root_option
+@reports_errors
+def rollback(
+    environment: str,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Back to the alias ENVIRONMENT had before its last promotion (from the spec's history)."""
+    from generator.promote import rollback_edit
+
+    def build(base: Path, spec_path: Path, current: Spec) -> Edit:
+        spec_rel = spec_path.resolve().relative_to(base).as_posix()
+        return rollback_edit(base, current, spec_rel, environment, branch)
+
+    run_edit(root, spec, environment, push, remote, open_pr, build)
+
+
+@click.command(
+    "simulate",
+    epilog=command_epilog("gitopsgen simulate prod", "gitopsgen simulate prod --client-id alice"),
+)
+@environment_argument
+@click.option(
+    "--clients",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 10_000_000),
+    help="How many synthetic client ids to route.",
+)
+@click.option("--client-id", "client_ids", multiple=True, help="Show where this client goes.")
+@spec_option
+@root_option
+@reports_errors
+def simulate_command(
+    environment: str,
+    clients: int,
+    client_ids: tuple[str, ...],
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """The traffic split of ENVIRONMENT, computed by the serving app's own routing function."""
+    from generator.simulate import simulate
+
+    base, _, current = load_for_environment(root, spec, environment)
+    split = simulate(current.require(environment), base, clients, client_ids)
+    click.echo(split.summary() + f" over {clients} client ids")
+    click.echo(f"requests without x-client-id: {split.default_alias}")
+    for cid, alias in split.assignments.items():
+        click.echo(f"{cid}: {alias}")
+
+
+COMMANDS = (commit, promote, set_fields, rollback, simulate_command)
