@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -176,8 +177,8 @@ def model_predict_floor(tracking: str) -> dict[str, float]:
         array = np.asarray([ROW] * rows)
         frame = pd.DataFrame(array)
         for name, func, count in (
-            ("raw predict (numpy)", lambda a=array: raw.predict(a), 2000),
-            ("pyfunc.predict (pandas)", lambda f=frame: model.predict(f), 300),
+            ("raw predict (numpy)", partial(raw.predict, array), 2000),
+            ("pyfunc.predict (pandas)", partial(model.predict, frame), 300),
         ):
             func()
             start = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -10,7 +11,7 @@ from generator.validate.preview import check_paths, preview_applicationset
 from tests.support import Invoke
 
 
-def apps_of(text: str) -> dict[str, dict[str, object]]:
+def apps_of(text: str) -> dict[str, dict[str, Any]]:
     return {a["metadata"]["name"]: a for a in yaml.safe_load_all(text) if a}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ INVALID = {
 }
 
 
-def findings_json(run_cli: Invoke, *args: str | Path, expect: int) -> list[dict[str, object]]:
+def findings_json(run_cli: Invoke, *args: str | Path, expect: int) -> list[dict[str, Any]]:
     result = run_cli("validate", "--format", "json", *args, expect=expect)
     data = json.loads(result.stdout)
     assert isinstance(data, list)

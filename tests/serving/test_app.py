@@ -190,7 +190,7 @@ def test_two_reloads_of_one_alias_never_overlap(mlflow_registry: Registry) -> No
     store.load_blocking = counting_load  # type: ignore[method-assign]
 
     async def both() -> list[Any]:
-        return await asyncio.gather(store.reload("B"), store.reload("B"), store.reload("A"))
+        return list(await asyncio.gather(store.reload("B"), store.reload("B"), store.reload("A")))
 
     outcomes = asyncio.run(both())
     assert [o.alias for o in outcomes] == ["B", "B", "A"]
@@ -373,7 +373,7 @@ def test_invalid_settings_name_the_variable(name: str, value: str, words: str) -
         load_settings(env)
 
 
-class RowSums(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class RowSums(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
     """A custom pyfunc model: it predicts the sum of each row."""
 
     # no type hints: MLflow would read them as a signature
@@ -381,7 +381,7 @@ class RowSums(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
         return model_input.sum(axis=1).to_numpy()
 
 
-class Broken(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class Broken(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
     """A custom pyfunc model whose predict fails, as a model with a bug would."""
 
     def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # noqa: ARG002
