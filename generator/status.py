@@ -8,7 +8,8 @@ runs on the machines this project is tested on.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,18 @@ class EnvStatus:
 
 
 @dataclass(frozen=True)
+class Connection:
+    """An API client and where it points, so every error can say which cluster failed."""
+
+    api: Any
+    context: str
+    server: str
+
+    def describe(self) -> str:
+        return f"context {self.context!r} (server {self.server})"
+
+
+@dataclass(frozen=True)
 class Clusters:
     """API clients: Argo CD's cluster, and each environment's own (by kube context)."""
 
@@ -68,35 +81,73 @@ class Clusters:
     context: str | None
     timeout: float
 
-    def client(self, context: str | None = None) -> Any:
-        from kubernetes import client, config
+    def client(self, context: str | None = None) -> Connection:
+        try:
+            from kubernetes import client, config
+        except ImportError:
+            raise ClusterUnreachable(
+                "this command needs the Kubernetes client: pip install 'gitopsgen[status]' "
+                "(make install does)"
+            ) from None
 
         wanted = context or self.context
+        tried = kubeconfig_paths(self.kubeconfig)
         if self.kubeconfig is not None and not self.kubeconfig.is_file():
             raise ClusterUnreachable(f"no kubeconfig at {self.kubeconfig}")
+        settings = client.Configuration()
+        settings.retries = 0  # one attempt per call: --request-timeout is the whole wait
         try:
-            if self.kubeconfig is None and not _default_kubeconfig_exists():
-                config.load_incluster_config()
-                api = client.ApiClient()
+            if self.kubeconfig is None and not any(p.is_file() for p in tried):
+                try:
+                    config.load_incluster_config(client_configuration=settings)
+                except config.ConfigException:
+                    raise ClusterUnreachable(
+                        "no kubeconfig found (tried "
+                        + ", ".join(str(p) for p in tried)
+                        + ") and not running inside a cluster; pass --kubeconfig"
+                    ) from None
+                name = "in-cluster"
             else:
                 path = str(self.kubeconfig) if self.kubeconfig else None
-                api = config.new_client_from_config(config_file=path, context=wanted)
+                name = wanted or _current_context(config, path)
+                _require_context(config, path, name)
+                config.load_kube_config(
+                    config_file=path,
+                    context=name,
+                    client_configuration=settings,
+                    persist_config=False,
+                )
         except config.ConfigException as exc:
-            text = str(exc)
-            if "context" in text.lower() and wanted:
-                raise ClusterUnreachable(f"context {wanted!r} not found in the kubeconfig") from exc
-            raise ClusterUnreachable(f"no usable kubeconfig: {text}") from exc
+            raise ClusterUnreachable(f"no usable kubeconfig: {exc}") from exc
         except OSError as exc:
             raise ClusterUnreachable(f"cannot read the kubeconfig: {exc}") from exc
-        api.configuration.retries = 0
-        return api
+        return Connection(client.ApiClient(settings), name, settings.host)
 
 
-def _default_kubeconfig_exists() -> bool:
+def kubeconfig_paths(explicit: Path | None) -> list[Path]:
+    """The kubeconfig files looked at, in the order the kubernetes client reads them."""
     import os
 
-    path = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-    return all(Path(p).is_file() for p in path.split(os.pathsep) if p)
+    if explicit is not None:
+        return [explicit]
+    listed = os.environ.get("KUBECONFIG")
+    if listed:
+        return [Path(p) for p in listed.split(os.pathsep) if p]
+    return [Path.home() / ".kube" / "config"]
+
+
+def _current_context(config: Any, path: str | None) -> str:
+    _, active = config.list_kube_config_contexts(config_file=path)
+    return str((active or {}).get("name", ""))
+
+
+def _require_context(config: Any, path: str | None, name: str) -> None:
+    contexts, _ = config.list_kube_config_contexts(config_file=path)
+    names = [str(c.get("name")) for c in contexts or []]
+    if name not in names:
+        raise ClusterUnreachable(
+            f"context {name!r} not found in the kubeconfig; it has: {', '.join(names) or 'none'}"
+        )
 
 
 def _call(func: Callable[..., Any], timeout: float, *args: Any, **kwargs: Any) -> Any:
@@ -223,27 +274,33 @@ def app_names(env: Environment) -> list[str]:
 def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvStatus:
     argo = clusters.client()
     result = EnvStatus(env.name)
-    for name in app_names(env):
-        app = read_application(argo, spec.argocd_namespace, name, clusters.timeout)
-        if app is None:
-            result.checks.append(_check(env.name, f"{name} sync", "Synced", None))
-            continue
-        result.apps.append(app)
-        result.checks.append(_check(env.name, f"{name} sync", "Synced", app.sync))
-        result.checks.append(_check(env.name, f"{name} health", "Healthy", app.health))
+    with _naming(env, argo):
+        for name in app_names(env):
+            app = read_application(argo.api, spec.argocd_namespace, name, clusters.timeout)
+            if app is None:
+                result.checks.append(_check(env.name, f"{name} sync", "Synced", None))
+                continue
+            result.apps.append(app)
+            result.checks.append(_check(env.name, f"{name} sync", "Synced", app.sync))
+            result.checks.append(_check(env.name, f"{name} health", "Healthy", app.health))
     from kubernetes import client
 
     workload = clusters.client(env.cluster.kube_context) if env.cluster.kube_context else argo
-    deployment = _release_object(
-        client.AppsV1Api(workload).list_namespaced_deployment, env, clusters.timeout
-    )
-    ingress = _release_object(
-        client.NetworkingV1Api(workload).list_namespaced_ingress, env, clusters.timeout
-    )
-    result.checks.extend(
-        workload_checks(env, deployment, ingress, _pool(workload, env, clusters.timeout))
-    )
+    with _naming(env, workload):
+        api, timeout = workload.api, clusters.timeout
+        deployment = _release_object(client.AppsV1Api(api).list_namespaced_deployment, env, timeout)
+        ingress = _release_object(client.NetworkingV1Api(api).list_namespaced_ingress, env, timeout)
+        result.checks.extend(workload_checks(env, deployment, ingress, _pool(api, env, timeout)))
     return result
+
+
+@contextmanager
+def _naming(env: Environment, connection: Connection) -> Iterator[None]:
+    """Say which environment and cluster an unreachable-cluster error is about."""
+    try:
+        yield
+    except ClusterUnreachable as exc:
+        raise ClusterUnreachable(f"{env.name}: {connection.describe()}: {exc}") from exc
 
 
 def render_table(statuses: list[EnvStatus]) -> str:
@@ -296,14 +353,12 @@ def wait_for(
     deadline = time.monotonic() + timeout
     apps: list[AppState] = []
     while True:
-        apps = [
-            a
-            for a in (
-                read_application(argo, spec.argocd_namespace, n, clusters.timeout)
+        with _naming(env, argo):
+            read = [
+                read_application(argo.api, spec.argocd_namespace, n, clusters.timeout)
                 for n in app_names(env)
-            )
-            if a is not None
-        ]
+            ]
+        apps = [a for a in read if a is not None]
         progress(apps)
         if any(a.health == "Degraded" for a in apps):
             return WaitResult(False, apps, "an Application is Degraded")

@@ -75,12 +75,27 @@ def status(
     pool. Exit 1 on drift, 2 when a cluster cannot be reached."""
     import json
 
-    from generator.status import Clusters, environment_status, render_table, status_json
+    from generator.status import (
+        Clusters,
+        ClusterUnreachable,
+        environment_status,
+        render_table,
+        status_json,
+    )
 
     _, _, current = load_for_environment(root, spec, environment)
     clusters = Clusters(kubeconfig, context, request_timeout)
     envs = [e for e in current.environments if environment in (None, e.name)]
-    statuses = [environment_status(current, env, clusters) for env in envs]
+    statuses = []
+    for env in envs:
+        click.echo(f"reading {env.name} (timeout {request_timeout:g}s per call)", err=True)
+        try:
+            statuses.append(environment_status(current, env, clusters))
+        except ClusterUnreachable as exc:
+            if output_format != "json":
+                raise
+            click.echo(json.dumps({"error": str(exc), "exit_code": exc.exit_code}, indent=2))
+            sys.exit(exc.exit_code)
     if output_format == "json":
         click.echo(json.dumps(status_json(statuses), indent=2))
     else:

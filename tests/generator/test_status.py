@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -199,10 +202,10 @@ def test_out_of_sync_and_missing_pool(api: FakeApi, tmp_path: Path, run_cli: Inv
 @pytest.mark.parametrize(
     ("setup", "reason"),
     [
-        ("unauthorised", "unauthorised (401"),
-        ("refused", "connection refused"),
-        ("timeout", "timeout: no answer within 1s"),
-        ("no-context", "context 'nope' not found"),
+        ("unauthorised", "prod: context 'argocd' (server {url}): unauthorised (401"),
+        ("refused", "prod: context 'argocd' (server http://127.0.0.1:9): connection refused"),
+        ("timeout", "prod: context 'argocd' (server {url}): timeout: no answer within 1s"),
+        ("no-context", "context 'nope' not found in the kubeconfig; it has: argocd"),
         ("no-kubeconfig", "no kubeconfig at"),
     ],
 )
@@ -221,9 +224,27 @@ def test_unreachable_cluster_exits_2_with_the_reason(
         extra = ["--context", "nope"]
     else:
         config = tmp_path / "missing-kubeconfig"
+    started = time.monotonic()
     result = status(run_cli, config, "prod", *extra, expect=2)
-    assert reason in result.stderr, result.stderr
+    # one attempt per call: the client's own retries once made a 1 s timeout take 4 s or more
+    assert time.monotonic() - started < 3.5
+    assert reason.format(url=api.url) in result.stderr, result.stderr
     assert "Traceback" not in result.output
+    as_json = status(run_cli, config, "prod", *extra, "--format", "json", expect=2)
+    assert json.loads(as_json.stdout) == {"error": ANY, "exit_code": 2}
+    assert reason.format(url=api.url).removeprefix("prod: ") in json.loads(as_json.stdout)["error"]
+
+
+def test_without_any_kubeconfig_the_paths_tried_are_listed(
+    tmp_path: Path, run_cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "nowhere"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    result = run_cli("status", "prod", "--root", REPO, expect=2)
+    assert (
+        f"no kubeconfig found (tried {tmp_path / 'nowhere'}) and not running inside a cluster"
+        in (result.stderr)
+    )
 
 
 def wait(
@@ -329,3 +350,18 @@ def test_environment_on_its_own_cluster_is_read_through_its_context(
                 "/apis/networking.k8s.io/v1/namespaces/fastapi-prod/ingresses",
                 "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools/prod-pool",
             }
+
+
+def test_without_the_kubernetes_client_status_says_how_to_get_it(tmp_path: Path) -> None:
+    # as after `make render`, which installs the tool without the status extra
+    code = "import sys; sys.modules['kubernetes'] = None; from generator.cli import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "status", "prod", "--root", str(REPO)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "needs the Kubernetes client: pip install 'gitopsgen[status]'" in result.stderr
+    assert "Traceback" not in result.stderr
