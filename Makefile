@@ -5,20 +5,22 @@ BIN := $(VENV)/bin
 RENDER_STAMP := $(VENV)/.stamp-render
 TEST_STAMP := $(VENV)/.stamp-test
 ENV ?= prod
+PORT ?= 8000
+MLFLOW_PORT ?= 5000
 TO ?= green
 
 .PHONY: install render validate check test lint golden serve demo bench promote clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --upgrade pip
 
 $(RENDER_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install -e .
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[serve,status,test]'
+	$(BIN)/pip install -e '.[serve,status,test]'
 	touch $@ $(RENDER_STAMP)
 
 install: $(TEST_STAMP)
@@ -47,7 +49,7 @@ golden: $(TEST_STAMP)
 	GITOPSGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/generator/test_golden.py -q
 
 serve demo: $(TEST_STAMP)
-	$(BIN)/python apps/fastapi/tools/demo.py
+	PORT=$(PORT) MLFLOW_PORT=$(MLFLOW_PORT) $(BIN)/python apps/fastapi/tools/demo.py
 
 bench: $(TEST_STAMP)
 	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \

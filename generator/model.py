@@ -116,7 +116,9 @@ def is_production_like_name(name: str) -> bool:
     return name == "prod" or name.startswith(("prod-", "production"))
 
 
-def build_environment(name: str, data: dict[str, Any], app_image: dict[str, Any]) -> Environment:
+def build_environment(
+    name: str, data: dict[str, Any], app_image: dict[str, Any], app_name: str
+) -> Environment:
     """Build from a merged, schema-valid mapping."""
     cluster = data["cluster"]
     serving = data["serving"]
@@ -155,7 +157,8 @@ def build_environment(name: str, data: dict[str, Any], app_image: dict[str, Any]
             namespace=metallb.get("namespace", "metallb-system"),
             auto_assign=metallb.get("autoAssign", True),
         ),
-        secret_name=data["secrets"]["name"],
+        # the chart convention for an app's Secret when the spec names none
+        secret_name=(data.get("secrets") or {}).get("name") or f"{app_name}-secrets",
         sync_policy=SyncPolicy(sync["automated"], sync["prune"], sync["selfHeal"]),
         helm_values=data.get("helmValues", {}),
     )

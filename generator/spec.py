@@ -131,7 +131,8 @@ def _build_spec(data: dict[str, Any], display: str) -> Spec:
         project=argocd["project"],
         app_name=data["app"]["name"],
         environments=tuple(
-            build_environment(name, env, data["app"]["image"]) for name, env in envs.items()
+            build_environment(name, env, data["app"]["image"], data["app"]["name"])
+            for name, env in envs.items()
         ),
     )
 

@@ -101,6 +101,12 @@ def validate(
     options = ValidateOptions(
         base, spec_path, version, default_crd_dirs(list(crd_dirs)), list(paths)
     )
+    if not options.crd_dirs:
+        click.echo(
+            "note: the upstream CRD check (GG302) did not run: no CRDs found; "
+            "run `gitopsgen schemas fetch` or pass --crd-dir DIR",
+            err=True,
+        )
     findings = validate_repository(options)
     click.echo(REPORTERS[output_format](findings), nl=False)
     if any(f.is_error for f in findings):

@@ -43,9 +43,23 @@ def test_repository_validates_clean_with_upstream_crds(
     assert findings_json(run_cli, "--root", repo_root, "--crd-dir", shared_crds, expect=0) == []
 
 
-def test_repository_validates_clean_without_crds(repo_root: Path, run_cli: Invoke) -> None:
+def test_repository_validates_clean_without_crds(
+    repo_root: Path, run_cli: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("GITOPSGEN_CRD_DIR", raising=False)
     result = run_cli("validate", "--root", repo_root, expect=0)
     assert "Summary: validation passed: 0 error(s), 0 warning(s), 0 skipped" in result.stdout
+    # what did not run is said, with how to get it
+    assert "the upstream CRD check (GG302) did not run" in result.stderr
+    assert "gitopsgen schemas fetch" in result.stderr
+
+
+def test_with_crds_nothing_is_said_about_skipping_them(
+    repo_root: Path, shared_crds: Path, run_cli: Invoke
+) -> None:
+    result = run_cli("validate", "--root", repo_root, "--crd-dir", shared_crds, expect=0)
+    assert "did not run" not in result.stderr
 
 
 @pytest.mark.parametrize("name", sorted(INVALID))
