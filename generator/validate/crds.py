@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ class CrdSchema:
     schema: dict[str, Any]
     status_subresource: bool
     source: str
+    openapi: dict[str, Any] = field(default_factory=dict)  # as the CRD has it, for comparisons
 
 
 def crd_dirs_from_env() -> list[Path]:
@@ -72,6 +73,7 @@ def _load_crd_file(path: str, _mtime: int) -> tuple[CrdSchema, ...]:
                     schema=to_json_schema(raw),
                     status_subresource="status" in (version.get("subresources") or {}),
                     source=path,
+                    openapi=raw,
                 )
             )
     return tuple(found)

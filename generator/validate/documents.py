@@ -14,6 +14,8 @@ from jsonschema import Draft202012Validator, ValidationError
 from generator.findings import Finding, Severity
 from generator.validate.crds import CrdSchema, prepare_document, prune_nulls
 from generator.validate.kube import fast_kube_check, kube_validator
+from generator.validate.policies import POLICIES
+from generator.validate.strictness import deliberate_for_error
 from generator.yamlsource import PathPart, SourceDocument, format_path, load_documents
 
 OWN_SCHEMA_FILES = {
@@ -161,6 +163,20 @@ def _error_findings(
     error: ValidationError, doc: SourceDocument, ref: DocumentRef, finding_id: str, resource: str
 ) -> Iterator[Finding]:
     path = tuple(error.absolute_path)
+    if finding_id == "GG301":
+        deliberate = deliberate_for_error(resource.split("/", 1)[0], error)
+        if deliberate is not None:  # gitopsgen's recommendation, not the API server's rule
+            policy = POLICIES[deliberate.policy]
+            yield _at(
+                doc,
+                ref,
+                path,
+                policy.id,
+                policy.severity,
+                f"{resource}: {policy.summary}",
+                deliberate.reason,
+            )
+            return
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = (error.schema.get("properties") or {}) if isinstance(error.schema, dict) else {}
         for key in [k for k in error.instance if k not in known]:
@@ -173,11 +189,15 @@ def _error_findings(
                 f"{resource}: unknown field {key!r}",
             )
         return
-    message = error.message
+    message = _message(error)
+    yield _at(doc, ref, path, finding_id, Severity.ERROR, f"{resource}: {_shorten(message)}")
+
+
+def _message(error: ValidationError) -> str:
     if error.validator in ("anyOf", "oneOf") and error.context:
         best = min(error.context, key=lambda e: len(list(e.absolute_path)))
-        message = f"{message} ({best.message})"
-    yield _at(doc, ref, path, finding_id, Severity.ERROR, f"{resource}: {_shorten(message)}")
+        return f"{error.message} ({best.message})"
+    return str(error.message)
 
 
 def _shorten(message: str, limit: int = 300) -> str:
@@ -191,6 +211,7 @@ def _at(
     finding_id: str,
     severity: Severity,
     message: str,
+    hint: str = "see the schema of this kind",
 ) -> Finding:
     pos = doc.position_of(path)
     field_path = format_path(path)
@@ -204,5 +225,5 @@ def _at(
         severity,
         field_path,
         message,
-        "see the schema of this kind",
+        hint,
     )

@@ -72,6 +72,20 @@ POLICIES = {
         Policy("GG112", Severity.ERROR, "no secret values in the spec or rendered files"),
         Policy("GG113", Severity.WARNING, "several replicas with a ReadWriteOnce log volume"),
         Policy("GG114", Severity.ERROR, "the AppProject is not `default`"),
+        # GG120-GG129: where our own schemas (GG301) are deliberately stricter than the API
+        # server; strictness.DELIBERATE maps each such place to one of these
+        Policy("GG120", Severity.ERROR, "an IPAddressPool has at least one non-empty address"),
+        Policy(
+            "GG121",
+            Severity.ERROR,
+            "an Application has a source (source, sources or sourceHydrator) with a repoURL",
+        ),
+        Policy("GG122", Severity.ERROR, "an Application's destination names a server or a name"),
+        Policy(
+            "GG123",
+            Severity.ERROR,
+            "ApplicationSet goTemplateOptions are missingkey=error|zero|default|invalid",
+        ),
     )
 }
 

@@ -27,6 +27,8 @@ INVALID = {
     "ipaddresspool-bad-range.yaml": [("GG104", 9, "spec.addresses[1]")],
     "l2-unknown-pool.yaml": [("GG108", 7, "spec.ipAddressPools[0]")],
     "deployment-unknown-field.yaml": [("GG304", 14, "readinessprobe")],
+    "ipaddresspool-no-addresses.yaml": [("GG120", 8, "spec.addresses")],
+    "application-without-source.yaml": [("GG121", 7, "spec"), ("GG122", 9, "spec.destination")],
 }
 
 
