@@ -98,12 +98,6 @@ def to_json_schema(node: Any) -> Any:
         out.setdefault("additionalProperties", False)
     if node.get("nullable") and "type" in out:
         out["type"] = [out["type"], "null"]
-    if "metadata" in out.get("properties", {}) and out["properties"]["metadata"] == {
-        "type": "object"
-    }:
-        out["properties"]["metadata"] = {
-            "type": "object"
-        }  # ObjectMeta is checked by our own schema
     return out
 
 
