@@ -9,8 +9,7 @@ from pathlib import Path
 from generator.errors import SpecError
 from generator.findings import Finding, Severity
 from generator.model import Spec
-from generator.render import render_all
-from generator.render.values import VALUES_DIR
+from generator.render import output_of, render_all
 from generator.spec import load_spec
 from generator.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
 from generator.validate.documents import (
@@ -76,8 +75,9 @@ def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Find
     yield from drift_findings(plan_changes(root, files))
     loaded: list[LoadedFile] = []
     for path, text in files.items():
-        if path.startswith(VALUES_DIR + "/"):
-            continue  # Helm values, not Kubernetes objects: the chart's schema checks them
+        output = output_of(path)
+        if output is None or not output.kubernetes_objects:
+            continue  # e.g. Helm values: the chart's schema checks them
         docs, _ = load_documents(text)  # render_all proved it parses
         yield from check_documents(docs, DocumentRef(path), schemas)
         loaded.append((path, docs))
