@@ -9,8 +9,9 @@ from pathlib import Path
 from generator.errors import SpecError
 from generator.findings import Finding, Severity
 from generator.model import Spec
-from generator.render import output_of, render_all
+from generator.render import OUTPUT_DIRS, output_of, render_all
 from generator.spec import load_spec
+from generator.tree import UnsafePath, find_unsafe
 from generator.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
 from generator.validate.documents import (
     DocumentRef,
@@ -72,7 +73,10 @@ def validate_repository(options: ValidateOptions) -> list[Finding]:
 
 def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Finding]:
     files = render_all(spec)
-    yield from drift_findings(plan_changes(root, files))
+    unsafe = find_unsafe(root, OUTPUT_DIRS)
+    yield from unsafe_findings(unsafe)
+    if not unsafe:  # drift reads the tree, which is not read through a symlink
+        yield from drift_findings(plan_changes(root, files))
     loaded: list[LoadedFile] = []
     for path, text in files.items():
         output = output_of(path)
@@ -98,6 +102,20 @@ def check_preview(preview: Preview, root: Path, file: str, schemas: SchemaSet) -
         ref = DocumentRef(file, label=f"preview {name}")
         yield from check_document(SourceDocument(app, None), ref, schemas)
         yield from check_paths(app, root, file)
+
+
+def unsafe_findings(found: list[UnsafePath]) -> Iterator[Finding]:
+    for item in found:
+        yield Finding(
+            item.path,
+            1,
+            0,
+            "GG205",
+            Severity.ERROR,
+            "",
+            item.describe(),
+            "remove it: rendered folders hold regular files that gitopsgen writes",
+        )
 
 
 def drift_findings(changes: list[FileChange]) -> Iterator[Finding]:
