@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +77,12 @@ def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Find
     unsafe = find_unsafe(root, OUTPUT_DIRS)
     yield from unsafe_findings(unsafe)
     if not unsafe:  # drift reads the tree, which is not read through a symlink
-        yield from drift_findings(plan_changes(root, files))
+        changes = plan_changes(root, files)
+        yield from drift_findings(changes)
+        strays = unrendered_files(root, set(files) | {c.path for c in changes})
+        yield from stray_findings(strays)
+        objects = [root / s for s in strays if _holds_objects(s)]
+        yield from check_paths_given(objects, root, schemas)
     loaded: list[LoadedFile] = []
     for path, text in files.items():
         output = output_of(path)
@@ -102,6 +108,38 @@ def check_preview(preview: Preview, root: Path, file: str, schemas: SchemaSet) -
         ref = DocumentRef(file, label=f"preview {name}")
         yield from check_document(SourceDocument(app, None), ref, schemas)
         yield from check_paths(app, root, file)
+
+
+def unrendered_files(root: Path, known: set[str]) -> list[str]:
+    """Files in the rendered folders that the spec does not render (nor rendered earlier)."""
+    found = []
+    for folder in OUTPUT_DIRS:
+        for current, _dirs, names in os.walk(root / folder, followlinks=False):
+            for name in names:
+                rel = (Path(current) / name).relative_to(root).as_posix()
+                if rel not in known:
+                    found.append(rel)
+    return sorted(found)
+
+
+def _holds_objects(path: str) -> bool:
+    output = output_of(path)
+    return output is not None and output.kubernetes_objects and path.endswith((".yaml", ".yml"))
+
+
+def stray_findings(paths: list[str]) -> Iterator[Finding]:
+    for path in paths:
+        yield Finding(
+            path,
+            1,
+            0,
+            "GG204",
+            Severity.ERROR,
+            "",
+            f"{path} is in a rendered folder but gitopsgen does not render it "
+            "(Argo CD may apply it all the same)",
+            "delete it, or express it in the spec; rendered folders hold only rendered files",
+        )
 
 
 def unsafe_findings(found: list[UnsafePath]) -> Iterator[Finding]:
