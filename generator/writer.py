@@ -19,6 +19,7 @@ from pathlib import Path
 from generator.errors import WriteError
 from generator.render import OUTPUT_DIRS
 from generator.render.jinja import HEADER_MARK
+from generator.tree import read_regular, require_safe
 
 
 class Action(StrEnum):
@@ -37,37 +38,37 @@ class FileChange:
 
 
 def generated_files(root: Path) -> set[str]:
-    """Files below the output folders that carry gitopsgen's header: ours to update or delete."""
+    """Regular files below the output folders that carry gitopsgen's header: ours to update or
+    delete. Symlinks are neither followed nor read (`find_unsafe` reports them)."""
     found: set[str] = set()
     for folder in OUTPUT_DIRS:
-        base = root / folder
-        if not base.is_dir():
-            continue
-        for path in base.rglob("*.yaml"):
-            if path.is_file() and _has_header(path):
-                found.add(path.relative_to(root).as_posix())
+        for current, _dirs, names in os.walk(root / folder, followlinks=False):
+            for name in names:
+                path = Path(current) / name
+                if name.endswith(".yaml") and _has_header(path):
+                    found.add(path.relative_to(root).as_posix())
     return found
 
 
 def _has_header(path: Path) -> bool:
     try:
-        with path.open(encoding="utf-8") as handle:
-            return handle.readline().startswith(HEADER_MARK)
+        text = read_regular(path)
     except (OSError, UnicodeDecodeError):
         return False
+    return text is not None and text.startswith(HEADER_MARK)
 
 
 def _read(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        return None  # not there yet; a folder in the way fails when it is written
+        return read_regular(path)  # None: not there yet; a folder in the way fails when written
     except (OSError, UnicodeDecodeError) as exc:
         raise WriteError(f"cannot read {path}: {exc}") from exc
 
 
 def plan_changes(root: Path, rendered: dict[str, str]) -> list[FileChange]:
-    """What syncing `rendered` to `root` would do, file by file, sorted by path."""
+    """What syncing `rendered` to `root` would do, file by file, sorted by path. Refuses
+    (UnsafeTreeError) when a rendered folder holds a symlink or a special file."""
+    require_safe(root, OUTPUT_DIRS)
     changes = []
     for rel, text in rendered.items():
         old = _read(root / rel)
@@ -104,6 +105,7 @@ def apply_changes(root: Path, changes: list[FileChange]) -> None:
     todo = pending(changes)
     if not todo:
         return
+    require_safe(root, OUTPUT_DIRS)
     created_dirs: list[Path] = []
     staging = _stage(root, todo, created_dirs)
     try:

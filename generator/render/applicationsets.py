@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from generator.model import Spec
-from generator.render.jinja import render_template
+import posixpath
 
+from generator.model import Spec
+from generator.render import metallb, values
+from generator.render.jinja import render_template
+from generator.render.output import APPLICATION_SET, Output
+
+# Synced by the root Application into Argo CD's namespace.
+OUTPUT = Output(folder="applicationsets", kubernetes_objects=True, kinds=(APPLICATION_SET,))
 CHART_PATH = "apps/fastapi/chart"
-FASTAPI_APPSET = "applicationsets/fastapi.yaml"
-METALLB_APPSET = "applicationsets/metallb.yaml"
+FASTAPI_APPSET = f"{OUTPUT.folder}/fastapi.yaml"
+METALLB_APPSET = f"{OUTPUT.folder}/metallb.yaml"
+# What the ApplicationSets point Argo CD at, as Go templates over an element's `.env`.
+VALUES_FILE = posixpath.relpath(values.values_path("{{ .env }}"), CHART_PATH)
+METALLB_FOLDER = metallb.env_folder("{{ .env }}")
 
 # A Go template Argo CD renders per element: automated sync where the element says so.
 # It must repeat syncOptions, because a patch replaces lists rather than merging them.
@@ -33,9 +42,14 @@ def render_applicationsets(spec: Spec) -> dict[str, str]:
             spec.source,
             spec=spec,
             chart_path=CHART_PATH,
+            values_file=VALUES_FILE,
             sync_patch=sync_patch(True),
         ),
         METALLB_APPSET: render_template(
-            "applicationset-metallb.yaml.j2", spec.source, spec=spec, sync_patch=sync_patch(False)
+            "applicationset-metallb.yaml.j2",
+            spec.source,
+            spec=spec,
+            synced_folder=METALLB_FOLDER,
+            sync_patch=sync_patch(False),
         ),
     }

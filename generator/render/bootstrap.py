@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from generator.model import Spec
+from generator.render import applicationsets
 from generator.render.jinja import render_template
+from generator.render.output import APP_PROJECT, APPLICATION, Output
 
-ROOT_APP_PATH = "bootstrap/root-app.yaml"
+# Applied by hand once, into Argo CD's namespace; deploys nothing on an environment's cluster.
+OUTPUT = Output(folder="bootstrap", kubernetes_objects=True, kinds=(APP_PROJECT, APPLICATION))
+ROOT_APP_PATH = f"{OUTPUT.folder}/root-app.yaml"
 
 
 def render_bootstrap(spec: Spec) -> dict[str, str]:
-    return {ROOT_APP_PATH: render_template("root-app.yaml.j2", spec.source, spec=spec)}
+    from generator.render import declared_kinds  # the registry imports this module
+
+    folder = applicationsets.OUTPUT.folder
+    return {
+        ROOT_APP_PATH: render_template(
+            "root-app.yaml.j2",
+            spec.source,
+            spec=spec,
+            synced_folder=folder,
+            synced_kinds=declared_kinds(folder),
+        )
+    }

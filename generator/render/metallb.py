@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from generator.model import Spec
 from generator.render.jinja import render_template
+from generator.render.output import IP_ADDRESS_POOL, L2_ADVERTISEMENT, Output
+
+# The metallb ApplicationSet syncs metallb/<env>/ to the environment's cluster as is.
+OUTPUT = Output(
+    folder="metallb",
+    kubernetes_objects=True,
+    kinds=(IP_ADDRESS_POOL, L2_ADVERTISEMENT),
+    deploys=(IP_ADDRESS_POOL, L2_ADVERTISEMENT),
+)
+
+
+def env_folder(env_name: str) -> str:
+    """The folder the metallb ApplicationSet syncs to this environment's cluster."""
+    return f"{OUTPUT.folder}/{env_name}"
 
 
 def pool_path(env_name: str) -> str:
-    return f"metallb/{env_name}/ipaddresspool.yaml"
+    return f"{env_folder(env_name)}/ipaddresspool.yaml"
 
 
 def render_metallb(spec: Spec) -> dict[str, str]:

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from generator.model import Spec
 from generator.render.jinja import render_template
+from generator.render.output import APP_PROJECT, Output
 
-PROJECT_PATH = "applicationsets/project.yaml"
-
-# What the chart and the MetalLB documents create, and nothing more.
-NAMESPACED_KINDS = (
-    ("apps", "Deployment"),
-    ("", "Service"),
-    ("", "ServiceAccount"),
-    ("", "PersistentVolumeClaim"),
-    ("networking.k8s.io", "Ingress"),
-    ("policy", "PodDisruptionBudget"),
-    ("autoscaling", "HorizontalPodAutoscaler"),
-    ("metallb.io", "IPAddressPool"),
-    ("metallb.io", "L2Advertisement"),
-)
+# In the folder the root Application syncs into Argo CD's namespace.
+OUTPUT = Output(folder="applicationsets", kubernetes_objects=True, kinds=(APP_PROJECT,))
+PROJECT_PATH = f"{OUTPUT.folder}/project.yaml"
 
 
 def project_destinations(spec: Spec) -> list[dict[str, str]]:
@@ -31,12 +21,14 @@ def project_destinations(spec: Spec) -> list[dict[str, str]]:
 
 
 def render_project(spec: Spec) -> dict[str, str]:
+    from generator.render import deployed_kinds  # the registry imports this module
+
     return {
         PROJECT_PATH: render_template(
             "appproject.yaml.j2",
             spec.source,
             spec=spec,
             destinations=project_destinations(spec),
-            namespaced_kinds=NAMESPACED_KINDS,
+            namespaced_kinds=deployed_kinds(),
         )
     }

@@ -6,9 +6,24 @@ from typing import Any
 
 from generator.model import Environment, Spec
 from generator.render.jinja import render_template
+from generator.render.output import Kind, Output
 from generator.spec import deep_merge
 
-VALUES_DIR = "apps/fastapi/values"
+# Helm values, not Kubernetes objects; Argo CD renders the chart with them, which creates these.
+OUTPUT = Output(
+    folder="apps/fastapi/values",
+    kubernetes_objects=False,
+    deploys=(
+        Kind("apps/v1", "Deployment"),
+        Kind("v1", "Service"),
+        Kind("v1", "ServiceAccount"),
+        Kind("v1", "PersistentVolumeClaim"),
+        Kind("networking.k8s.io/v1", "Ingress"),
+        Kind("policy/v1", "PodDisruptionBudget"),
+        Kind("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ),
+)
+VALUES_DIR = OUTPUT.folder
 WHITELIST_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
 
 _COMMENTS = {

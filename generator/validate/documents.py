@@ -12,15 +12,16 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from generator.findings import Finding, Severity
+from generator.render import declared_kinds
 from generator.validate.crds import CrdSchema, prepare_document, prune_nulls
 from generator.validate.kube import fast_kube_check, kube_validator
 from generator.validate.policies import POLICIES
 from generator.validate.strictness import deliberate_for_error
 from generator.yamlsource import PathPart, SourceDocument, format_path, load_documents
 
+# Our own strict schemas, one per API group and version the renderers declare they emit.
 OWN_SCHEMA_FILES = {
-    "argoproj.io/v1alpha1": "argoproj.io_v1alpha1.json",
-    "metallb.io/v1beta1": "metallb.io_v1beta1.json",
+    k.api_version: k.own_schema_file for k in declared_kinds() if k.own_schema_file is not None
 }
 
 

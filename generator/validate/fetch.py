@@ -6,17 +6,11 @@ import urllib.request
 from pathlib import Path
 
 from generator.errors import GitopsgenError
+from generator.render import declared_kinds
 from generator.validate.crds import cache_dir
 
-ARGO_CD = "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/"
-METALLB = "https://raw.githubusercontent.com/metallb/metallb/v0.16.1/config/crd/bases/"
-PINNED = {
-    "argo-cd/application-crd.yaml": ARGO_CD + "application-crd.yaml",
-    "argo-cd/applicationset-crd.yaml": ARGO_CD + "applicationset-crd.yaml",
-    "argo-cd/appproject-crd.yaml": ARGO_CD + "appproject-crd.yaml",
-    "metallb/metallb.io_ipaddresspools.yaml": METALLB + "metallb.io_ipaddresspools.yaml",
-    "metallb/metallb.io_l2advertisements.yaml": METALLB + "metallb.io_l2advertisements.yaml",
-}
+# The upstream CRD of every custom kind a renderer declares, at its pinned version.
+PINNED = dict(sorted((k.crd.path, k.crd.url) for k in declared_kinds() if k.crd is not None))
 
 
 class FetchError(GitopsgenError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 from generator.errors import SpecError
 from generator.findings import Finding, Severity
 from generator.model import Spec
-from generator.render import render_all
-from generator.render.values import VALUES_DIR
+from generator.render import OUTPUT_DIRS, output_of, render_all
 from generator.spec import load_spec
+from generator.tree import UnsafePath, find_unsafe
 from generator.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
 from generator.validate.documents import (
     DocumentRef,
@@ -73,11 +74,20 @@ def validate_repository(options: ValidateOptions) -> list[Finding]:
 
 def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Finding]:
     files = render_all(spec)
-    yield from drift_findings(plan_changes(root, files))
+    unsafe = find_unsafe(root, OUTPUT_DIRS)
+    yield from unsafe_findings(unsafe)
+    if not unsafe:  # drift reads the tree, which is not read through a symlink
+        changes = plan_changes(root, files)
+        yield from drift_findings(changes)
+        strays = unrendered_files(root, set(files) | {c.path for c in changes})
+        yield from stray_findings(strays)
+        objects = [root / s for s in strays if _holds_objects(s)]
+        yield from check_paths_given(objects, root, schemas)
     loaded: list[LoadedFile] = []
     for path, text in files.items():
-        if path.startswith(VALUES_DIR + "/"):
-            continue  # Helm values, not Kubernetes objects: the chart's schema checks them
+        output = output_of(path)
+        if output is None or not output.kubernetes_objects:
+            continue  # e.g. Helm values: the chart's schema checks them
         docs, _ = load_documents(text)  # render_all proved it parses
         yield from check_documents(docs, DocumentRef(path), schemas)
         loaded.append((path, docs))
@@ -98,6 +108,52 @@ def check_preview(preview: Preview, root: Path, file: str, schemas: SchemaSet) -
         ref = DocumentRef(file, label=f"preview {name}")
         yield from check_document(SourceDocument(app, None), ref, schemas)
         yield from check_paths(app, root, file)
+
+
+def unrendered_files(root: Path, known: set[str]) -> list[str]:
+    """Files in the rendered folders that the spec does not render (nor rendered earlier)."""
+    found = []
+    for folder in OUTPUT_DIRS:
+        for current, _dirs, names in os.walk(root / folder, followlinks=False):
+            for name in names:
+                rel = (Path(current) / name).relative_to(root).as_posix()
+                if rel not in known:
+                    found.append(rel)
+    return sorted(found)
+
+
+def _holds_objects(path: str) -> bool:
+    output = output_of(path)
+    return output is not None and output.kubernetes_objects and path.endswith((".yaml", ".yml"))
+
+
+def stray_findings(paths: list[str]) -> Iterator[Finding]:
+    for path in paths:
+        yield Finding(
+            path,
+            1,
+            0,
+            "GG204",
+            Severity.ERROR,
+            "",
+            f"{path} is in a rendered folder but gitopsgen does not render it "
+            "(Argo CD may apply it all the same)",
+            "delete it, or express it in the spec; rendered folders hold only rendered files",
+        )
+
+
+def unsafe_findings(found: list[UnsafePath]) -> Iterator[Finding]:
+    for item in found:
+        yield Finding(
+            item.path,
+            1,
+            0,
+            "GG205",
+            Severity.ERROR,
+            "",
+            item.describe(),
+            "remove it: rendered folders hold regular files that gitopsgen writes",
+        )
 
 
 def drift_findings(changes: list[FileChange]) -> Iterator[Finding]:

@@ -1,0 +1,72 @@
+"""What a renderer declares about its output: its folder, the kinds it emits, whether its files
+are Kubernetes objects, and what Argo CD creates from them. Everything else (the registry's
+folders, the AppProject's allowed kinds, our own schemas, the pinned upstream CRDs, which
+rendered files the validator checks as objects, the folders ApplicationSets sync) is derived
+from these declarations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+ARGO_CD_CRDS = "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/"
+METALLB_CRDS = "https://raw.githubusercontent.com/metallb/metallb/v0.16.1/config/crd/bases/"
+
+
+@dataclass(frozen=True)
+class Crd:
+    """An upstream CustomResourceDefinition: its path in the CRD cache and where it is pinned."""
+
+    path: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    api_version: str
+    kind: str
+    crd: Crd | None = None  # None for built-in Kubernetes kinds
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def own_schema_file(self) -> str | None:
+        """Our own strict schema of a custom kind, `<group>_<version>.json`, in generator/schemas."""
+        if self.crd is None:
+            return None
+        return self.api_version.replace("/", "_") + ".json"
+
+
+@dataclass(frozen=True)
+class Output:
+    """What one renderer writes. `kinds` are the documents in its files (empty unless they are
+    Kubernetes objects); `deploys` are the namespaced kinds Argo CD creates on an environment's
+    cluster from this folder, which the AppProject must allow."""
+
+    folder: str
+    kubernetes_objects: bool
+    kinds: tuple[Kind, ...] = ()
+    deploys: tuple[Kind, ...] = ()
+
+    def holds(self, path: str) -> bool:
+        """True when `path` (relative, POSIX) lies below this output's folder."""
+        parts = PurePosixPath(path).parts
+        folder = PurePosixPath(self.folder).parts
+        return len(parts) > len(folder) and parts[: len(folder)] == folder and ".." not in parts
+
+
+def _argo(kind: str, crd_file: str) -> Kind:
+    return Kind("argoproj.io/v1alpha1", kind, Crd(f"argo-cd/{crd_file}", ARGO_CD_CRDS + crd_file))
+
+
+def _metallb(kind: str, crd_file: str) -> Kind:
+    return Kind("metallb.io/v1beta1", kind, Crd(f"metallb/{crd_file}", METALLB_CRDS + crd_file))
+
+
+APPLICATION = _argo("Application", "application-crd.yaml")
+APPLICATION_SET = _argo("ApplicationSet", "applicationset-crd.yaml")
+APP_PROJECT = _argo("AppProject", "appproject-crd.yaml")
+IP_ADDRESS_POOL = _metallb("IPAddressPool", "metallb.io_ipaddresspools.yaml")
+L2_ADVERTISEMENT = _metallb("L2Advertisement", "metallb.io_l2advertisements.yaml")

@@ -1,0 +1,107 @@
+"""The rendered folders as gitopsgen may touch them: real folders and regular files only.
+
+A symlink (or a FIFO, a device, a socket) in a rendered folder, or a rendered folder that is a
+symlink, is never followed: its target is never read, printed or written through. Each one is
+reported by its path.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from generator.errors import GitopsgenError
+
+
+@dataclass(frozen=True, order=True)
+class UnsafePath:
+    path: str  # relative to the repository root, POSIX
+    what: str  # "a symbolic link", "a FIFO", ...
+
+    def describe(self) -> str:
+        return f"{self.path} is {self.what}; gitopsgen never follows or reads it"
+
+
+class UnsafeTreeError(GitopsgenError):
+    """A rendered folder holds something that is not a folder or a regular file."""
+
+    def __init__(self, found: list[UnsafePath]) -> None:
+        self.found = found
+        lines = [f"  {u.describe()}" for u in found]
+        super().__init__(
+            "refusing to touch the rendered folders:\n"
+            + "\n".join(lines)
+            + "\nremove it and run `make render`; rendered folders hold regular files only"
+        )
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def find_unsafe(root: Path, folders: Iterable[str]) -> list[UnsafePath]:
+    """Every symlink or special file at or below the rendered folders (and on the way to them)."""
+    found: set[UnsafePath] = set()
+    for folder in folders:
+        found.update(_unsafe_below(root, folder))
+    return sorted(found)
+
+
+def _unsafe_below(root: Path, folder: str) -> Iterator[UnsafePath]:
+    parts = PurePosixPath(folder).parts
+    for depth in range(1, len(parts) + 1):
+        rel = "/".join(parts[:depth])
+        info = _lstat(root / rel)
+        if info is None:
+            return
+        if stat.S_ISLNK(info.st_mode):
+            yield UnsafePath(rel, _kind(info.st_mode))
+            return
+        if not stat.S_ISDIR(info.st_mode):
+            return  # a file where a folder belongs: writing it fails, and says so
+    for current, dirs, files in os.walk(root / folder, followlinks=False):
+        for name in dirs + files:
+            path = Path(current) / name
+            info = _lstat(path)
+            if info is None:
+                continue
+            if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+                yield UnsafePath(path.relative_to(root).as_posix(), _kind(info.st_mode))
+
+
+def require_safe(root: Path, folders: Iterable[str]) -> None:
+    found = find_unsafe(root, folders)
+    if found:
+        raise UnsafeTreeError(found)
+
+
+def read_regular(path: Path) -> str | None:
+    """A regular file's text, opened without following a symlink; None when it is absent."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(f"{path} is {_kind(mode)}")
+        return handle.read().decode("utf-8")
