@@ -54,7 +54,7 @@ def test_any_file_in_any_rendered_folder_is_a_finding(tmp_repo: Path, run_cli: I
     for rel in strays:
         (tmp_repo / rel).write_text("{}\n")
     found = findings(run_cli, tmp_repo)
-    assert sorted(f["file"] for f in found if f["id"] == "GG204") == sorted(strays)
+    assert sorted(str(f["file"]) for f in found if f["id"] == "GG204") == sorted(strays)
     assert all(f["severity"] == "error" for f in found if f["id"] == "GG204")
 
 
