@@ -14,14 +14,13 @@ from loguru import logger
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.alerts import SlackNotifier
-from app.config import Settings, load_settings
+from app.config import Settings, SettingsError, load_settings
 from app.logs import configure_logging, remove_sinks
 from app.metrics import Metrics
 from app.models import ModelStore
 from app.routes import models, ops, predict
 from app.runtime import Runtime
-
-MAX_BODY_BYTES = 32 * 1024 * 1024
+from app.server import MAX_HEAD_BYTES
 
 
 class StartupError(RuntimeError):
@@ -29,7 +28,9 @@ class StartupError(RuntimeError):
 
 
 async def start_runtime(settings: Settings) -> Runtime:
-    store = ModelStore(settings.tracking_uri, settings.model_name)
+    store = ModelStore(
+        settings.tracking_uri, settings.model_name, settings.registry_timeout_seconds
+    )
     runtime = Runtime(
         settings,
         store,
@@ -67,22 +68,39 @@ def tune_for_serving() -> None:
     gc.freeze()
 
 
-class BodySizeLimit:
-    """Refuse a declared body over the limit before reading it. Plain ASGI: Starlette's
-    BaseHTTPMiddleware costs a task and a stream per request (a profile showed ~15% of CPU)."""
+class HeaderSizeLimit:
+    """Refuse a request whose head (path, query and headers) is over MAX_HEAD_BYTES with 431.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    The server protocol (`app.server`, set in the image's uvicorn command) refuses such a head
+    while reading it, before it is held in memory; this is the same bound for any other server.
+    Plain ASGI: Starlette's BaseHTTPMiddleware costs a task and a stream per request."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_HEAD_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    response = JSONResponse({"detail": "request body too large"}, status_code=413)
-                    await response(scope, receive, send)
-                    return
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            size += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.max_bytes:
+                response = JSONResponse(
+                    {"detail": "request header fields too large"},
+                    status_code=431,
+                    headers={"connection": "close"},
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
+
+
+def _settings_for_limits() -> Settings:
+    """The body limit is needed when the app is built (before the lifespan loads settings); a
+    missing variable is reported by the lifespan, which names it, so fall back to the default."""
+    try:
+        return load_settings()
+    except SettingsError:
+        return Settings(tracking_uri="unset", model_name="unset")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -114,7 +132,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await logger.complete()
             remove_sinks(sinks)
 
+    # The body limit is counted while the body is read, however it arrives (Content-Length or
+    # chunked): the request is refused with 413 as soon as it is passed, and never held whole.
+    limit = (settings or _settings_for_limits()).max_body_bytes
     app = FastAPI(
+        max_body_size=limit,
         title="Model serving",
         version="1.0.0",
         lifespan=lifespan,
@@ -122,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "routing and safe hot reload.",
     )
 
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(HeaderSizeLimit)
     app.include_router(predict.router)
     app.include_router(models.router)
     app.include_router(ops.router)
