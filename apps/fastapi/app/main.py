@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -94,6 +98,25 @@ class HeaderSizeLimit:
         await self.app(scope, receive, send)
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities as text: a refused non-finite input is echoed in a 422 that is valid
+    JSON (the default handler would fail to encode it and answer 500)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422 body (`{"detail": [{"type", "loc", "msg", "input"}, ...]}`), for every
+    input the schema refuses, however its values look."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
+
+
 def _settings_for_limits() -> Settings:
     """The body limit is needed when the app is built (before the lifespan loads settings); a
     missing variable is reported by the lifespan, which names it, so fall back to the default."""
@@ -145,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     app.add_middleware(HeaderSizeLimit)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(predict.router)
     app.include_router(models.router)
     app.include_router(ops.router)
