@@ -45,23 +45,32 @@ def bound_registry_calls(timeout_seconds: int) -> None:
     os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"] = "0"
 
 
-def registry_says_missing(exc: BaseException, tracking_uri: str) -> bool:
-    """True only for MLflow's own answer that the resource does not exist.
+def registry_says_missing(exc: BaseException, tracking_uri: str, alias: str) -> bool:
+    """True only for MLflow's own answer that the alias (or its model) does not exist.
 
-    Over HTTP that is a JSON error body with `"error_code": "RESOURCE_DOES_NOT_EXIST"`, which the
-    client raises as a RestException. A 404 page of a proxy or ingress is not: MLflow raises it as
-    ENDPOINT_NOT_FOUND, and neither are 5xx answers, timeouts or refused connections, nor any text
-    that happens to say "not found". A local store (file:, sqlite:) raises the code directly."""
+    MLflow answers a missing model or version with error code RESOURCE_DOES_NOT_EXIST, and a
+    missing alias with INVALID_PARAMETER_VALUE and the exact message `Registered model alias <alias>
+    not found.` (mlflow/store/model_registry/*_store.py). Over HTTP these arrive as MLflow's JSON
+    error body, which the client raises as a RestException; a local store (file:, sqlite:) raises
+    them directly. Nothing else unloads: not a 404 page of a proxy or ingress (MLflow raises it as
+    ENDPOINT_NOT_FOUND), not a 5xx, a timeout or a refused connection, and not any other text that
+    happens to say "not found"."""
     from mlflow.exceptions import MlflowException, RestException
 
     if isinstance(exc, RestException):
         body = exc.json if isinstance(exc.json, dict) else {}
-        return body.get("error_code") == "RESOURCE_DOES_NOT_EXIST"
-    remote = tracking_uri.split(":", 1)[0].lower() in ("http", "https")
-    return (
-        isinstance(exc, MlflowException)
-        and not remote
-        and exc.error_code == "RESOURCE_DOES_NOT_EXIST"
+        code, message = body.get("error_code"), body.get("message")
+    elif isinstance(exc, MlflowException) and tracking_uri.split(":", 1)[0].lower() not in (
+        "http",
+        "https",
+    ):
+        code, message = exc.error_code, exc.message
+    else:
+        return False
+    if code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return code == "INVALID_PARAMETER_VALUE" and message == (
+        f"Registered model alias {alias} not found."
     )
 
 
@@ -171,7 +180,7 @@ class ModelStore:
         try:
             return self._client().get_model_version_by_alias(self.model_name, alias)
         except MlflowException as exc:
-            if registry_says_missing(exc, self.tracking_uri):
+            if registry_says_missing(exc, self.tracking_uri, alias):
                 raise AliasNotFoundError(f"{self.model_name}@{alias} does not exist") from exc
             raise RegistryError(f"cannot resolve {self.model_name}@{alias}: {exc}") from exc
         except Exception as exc:  # connection errors come in many types
