@@ -147,11 +147,9 @@ def test_an_oversized_head_is_refused_with_431(server: Server, size: int) -> Non
 FORGERIES = [
     "x variant=A mode=ab_test",
     'x" variant="A',
-    "x\x85variant=A mode=forged",
-    "x\x0bvariant=A",
-    "x\x0cy\x1cz\x1dw\x1e",
+    "x\x85variant=A mode=forged\xa0\xff",  # obs-text: any byte from 0x80 passes the parser
     '{"level": "ERROR"}',
-]
+]  # other control characters are refused by the HTTP parser (400); test_log_lines covers them
 
 
 @pytest.mark.parametrize("client_id", FORGERIES)

@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.alerts import SlackNotifier
@@ -117,6 +118,13 @@ async def validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
 
 
+async def too_large(_: Request, exc: Exception) -> JSONResponse:
+    """413 closes the connection: the client may still be sending the rest of a large body, which
+    would otherwise be read (and thrown away) to keep the connection alive."""
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "request body too large"
+    return JSONResponse({"detail": detail}, status_code=413, headers={"connection": "close"})
+
+
 def _settings_for_limits() -> Settings:
     """The body limit is needed when the app is built (before the lifespan loads settings); a
     missing variable is reported by the lifespan, which names it, so fall back to the default."""
@@ -169,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(HeaderSizeLimit)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(413, too_large)
     app.include_router(predict.router)
     app.include_router(models.router)
     app.include_router(ops.router)
