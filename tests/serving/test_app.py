@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -134,6 +135,15 @@ BAD_BODIES = [
     ("beyond float32", b'{"data": [[1e219, 3e117, -9.7e15, 3.7e253]]}', 422),
     ("body a list", b"[1, 2]", 422),
     ("too many rows", b'{"data": [' + b",".join([b"[1,2,3,4]"] * 101) + b"]}", 413),
+    ("400-digit integer", b'{"data": [[1, 2, 3, ' + b"9" * 400 + b"]]}", 422),
+    ("-400-digit integer", b'{"data": [[1, 2, 3, -' + b"9" * 400 + b"]]}", 422),
+    (
+        "integer beyond float32",
+        b'{"data": [[1, 2, 3, 1000000000000000000000000000000000000000]]}',
+        422,
+    ),
+    ("float overflowing to inf", b'{"data": [[1, 2, 3, 1e400]]}', 422),
+    ("Infinity", b'{"data": [[1, 2, 3, -Infinity]]}', 422),
 ]
 
 
@@ -150,6 +160,27 @@ def test_bad_input_is_a_4xx_never_a_500(
         assert response.status_code == status, response.text
         assert response.json()["detail"]
         assert client.get("/livez").status_code == 200  # still standing
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"9" * 400, b"-" + b"9" * 400, b"1e400", b"-1e39", b"NaN", b"Infinity", b"3.5e38", b"true"],
+)
+def test_every_out_of_range_number_is_a_validation_error_at_its_place(
+    blue_green: TestClient, value: bytes
+) -> None:
+    """Any number the model cannot take is refused by the schema, with the same 422 body as a
+    non-number (FastAPI's list of errors, located at the value), never a 500."""
+    body = b'{"data": [[5.1, 3.5, 1.4, 0.2], [1, 2, ' + value + b", 4]]}"
+    response = blue_green.post(
+        "/predict", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and detail
+    assert {tuple(e["loc"][:4]) for e in detail} == {("body", "data", 1, 2)}
+    shape = blue_green.post("/predict", json={"data": [[1, 2, "x", 4]]}).json()["detail"]
+    assert all({"type", "loc", "msg", "input"} <= set(e) for e in [*detail, *shape])
 
 
 def test_reload_needs_the_token(blue_green: TestClient, tmp_path: Path) -> None:
@@ -326,8 +357,9 @@ def test_logs_go_to_a_file_per_pod(blue_green: TestClient, tmp_path: Path) -> No
     predict(blue_green, "client-xyz")
     log = tmp_path / "logs" / f"fastapi-{socket.gethostname()}.log"
     assert eventually(lambda: log.exists() and "client-xyz" in log.read_text())
-    line = next(ln for ln in log.read_text().splitlines() if "client-xyz" in ln)
-    assert "variant=B" in line and "mode=blue_green" in line
+    line = json.loads(next(ln for ln in log.read_text().splitlines() if "client-xyz" in ln))
+    assert (line["variant"], line["mode"], line["client"]) == ("B", "blue_green", "client-xyz")
+    assert line["message"].startswith("predict rows=1 version=")
 
 
 def test_index_models_and_metrics(blue_green: TestClient) -> None:
@@ -359,12 +391,17 @@ def test_no_model_at_all_refuses_to_start(mlflow_registry: Registry, tmp_path: P
 @pytest.mark.parametrize(
     ("name", "value", "words"),
     [
-        ("ALIAS_SELECTION_MODE", "shadow", "ALIAS_SELECTION_MODE='shadow' must be one of"),
-        ("CANARY_PERCENT", "150", "CANARY_PERCENT=150 is outside 0..100"),
-        ("AB_SPLIT_PERCENT", "ten", "AB_SPLIT_PERCENT='ten' is not a whole number"),
-        ("DEFAULT_ALIAS", "C", "DEFAULT_ALIAS='C' must be one of A, B"),
+        ("ALIAS_SELECTION_MODE", "shadow", "ALIAS_SELECTION_MODE='shadow': Input should be 'ab_"),
+        (
+            "CANARY_PERCENT",
+            "150",
+            "CANARY_PERCENT='150': Input should be less than or equal to 100",
+        ),
+        ("AB_SPLIT_PERCENT", "ten", "AB_SPLIT_PERCENT='ten': Input should be a valid integer"),
+        ("DEFAULT_ALIAS", "C", "DEFAULT_ALIAS='C': Input should be 'A' or 'B'"),
         ("SHADOW_ALIAS", "Z", "SHADOW_ALIAS='Z'"),
         ("MLFLOW_TRACKING_URI", "", "MLFLOW_TRACKING_URI is not set"),
+        ("SLACK_WEBHOOK_URL", "ftp://x", "SLACK_WEBHOOK_URL='ftp://x': is not an http"),
     ],
 )
 def test_invalid_settings_name_the_variable(name: str, value: str, words: str) -> None:

@@ -225,7 +225,9 @@ def test_invalid_setting_stops_the_app_naming_the_variable(
     server = start(app_command(port), env, tmp_path, port)
     server.process.wait(timeout=60)
     assert server.process.returncode != 0
-    assert "CANARY_PERCENT=150 is outside 0..100" in server.log.read_text()
+    assert (
+        "CANARY_PERCENT='150': Input should be less than or equal to 100" in server.log.read_text()
+    )
 
 
 def dockerfile_cmd() -> list[str]:

@@ -1,100 +1,123 @@
-"""Settings from environment variables, as the Helm values set them. A bad value stops the app at
-start with a message naming the variable."""
+"""Settings from environment variables, as the Helm chart sets them (pydantic-settings). A bad
+value stops the app at start with a message naming the variable and the value."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from app.routing import ALIASES, MODES
+from pydantic import AfterValidator, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+# The default body limit fits the chart's 1 GiB memory limit with room for the models: a request
+# costs at most about 12 times its body while it is parsed (measured, see README "Reliability").
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 class SettingsError(ValueError):
     """A variable is missing or invalid; the message names it."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    tracking_uri: str
-    model_name: str
-    default_alias: str = "B"
-    mode: str = "blue_green"
-    canary_percent: int = 10
-    ab_split_percent: int = 90
-    reload_token: str = ""
-    slack_webhook_url: str = ""
-    log_dir: str = "/app/logs"
-    poll_interval_seconds: float = 30.0
-    shadow_alias: str = ""
-    max_batch_rows: int = 10_000
-    slack_timeout_seconds: float = 3.0
-    request_log: bool = True
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={value} is outside {low}..{high}")
+def _tracking_uri(value: str) -> str:
+    if urlparse(value).scheme not in ("http", "https", "file", "sqlite", ""):
+        raise ValueError("is not a tracking URI (http, https, file or sqlite)")
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if value < 0:
-        raise SettingsError(f"{name}={raw} must not be negative")
+def _webhook(value: str) -> str:
+    if value and urlparse(value).scheme not in ("http", "https"):
+        raise ValueError("is not an http(s) URL")
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = env.get(name, "").strip() or default
-    if value not in allowed:
-        raise SettingsError(f"{name}={value!r} must be one of {', '.join(allowed)}")
-    return value
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class Settings(BaseSettings):
+    """Each field is read from the variable named by its alias; empty values mean the default."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        populate_by_name=True,  # tests and tools build Settings(tracking_uri=...) directly
+        case_sensitive=True,
+        env_ignore_empty=True,
+        str_strip_whitespace=True,
+        extra="ignore",
+    )
+
+    tracking_uri: Annotated[
+        str, Field(alias="MLFLOW_TRACKING_URI", min_length=1), AfterValidator(_tracking_uri)
+    ]
+    model_name: Annotated[str, Field(alias="MODEL_NAME", min_length=1)]
+    default_alias: Annotated[Literal["A", "B"], Field(alias="DEFAULT_ALIAS")] = "B"
+    mode: Annotated[
+        Literal["ab_test", "canary", "blue_green"], Field(alias="ALIAS_SELECTION_MODE")
+    ] = "blue_green"
+    canary_percent: Annotated[int, Field(alias="CANARY_PERCENT", ge=0, le=100)] = 10
+    ab_split_percent: Annotated[int, Field(alias="AB_SPLIT_PERCENT", ge=0, le=100)] = 90
+    reload_token: Annotated[str, Field(alias="RELOAD_SECRET_TOKEN")] = ""
+    slack_webhook_url: Annotated[
+        str, Field(alias="SLACK_WEBHOOK_URL"), AfterValidator(_webhook)
+    ] = ""
+    log_dir: Annotated[str, Field(alias="LOG_DIR")] = "/app/logs"
+    poll_interval_seconds: Annotated[NonNegative, Field(alias="ALIAS_POLL_INTERVAL_SECONDS")] = 30.0
+    shadow_alias: Annotated[Literal["", "A", "B"], Field(alias="SHADOW_ALIAS")] = ""
+    max_batch_rows: Annotated[int, Field(alias="MAX_BATCH_ROWS", ge=1, le=10_000_000)] = 10_000
+    max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", ge=1024, le=1024**3)] = (
+        DEFAULT_MAX_BODY_BYTES
+    )
+    slack_timeout_seconds: Annotated[NonNegative, Field(alias="SLACK_TIMEOUT_SECONDS")] = 3.0
+    registry_timeout_seconds: Annotated[
+        int, Field(alias="REGISTRY_TIMEOUT_SECONDS", ge=1, le=600)
+    ] = 5
+    request_log: Annotated[bool, Field(alias="REQUEST_LOG")] = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],  # noqa: ARG003 - pydantic-settings' signature
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what load_settings passes (read from the environment it is given) or what a caller
+        # passes directly: a test's Settings(...) never picks up the developer's environment.
+        return (init_settings,)
+
+
+def variables() -> dict[str, str]:
+    """Environment variable -> field name, for every setting."""
+    return {str(f.alias): name for name, f in Settings.model_fields.items()}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "settings"
+    if error["type"] == "missing":
+        return f"{name} is not set"
+    value = error.get("input")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{name}={value!r}: {message}"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if env is None else env
-    tracking_uri = env.get("MLFLOW_TRACKING_URI", "").strip()
-    if not tracking_uri:
-        raise SettingsError("MLFLOW_TRACKING_URI is not set")
-    if urlparse(tracking_uri).scheme not in ("http", "https", "file", "sqlite", ""):
-        raise SettingsError(f"MLFLOW_TRACKING_URI={tracking_uri!r} is not a tracking URI")
-    model_name = env.get("MODEL_NAME", "").strip()
-    if not model_name:
-        raise SettingsError("MODEL_NAME is not set")
-    shadow = env.get("SHADOW_ALIAS", "").strip()
-    if shadow and shadow not in ALIASES:
-        raise SettingsError(f"SHADOW_ALIAS={shadow!r} must be A, B or empty")
-    webhook = env.get("SLACK_WEBHOOK_URL", "").strip()
-    if webhook and urlparse(webhook).scheme not in ("http", "https"):
-        raise SettingsError("SLACK_WEBHOOK_URL is not an http(s) URL")
-    return Settings(
-        tracking_uri=tracking_uri,
-        model_name=model_name,
-        default_alias=_choice(env, "DEFAULT_ALIAS", "B", ALIASES),
-        mode=_choice(env, "ALIAS_SELECTION_MODE", "blue_green", MODES),
-        canary_percent=_int(env, "CANARY_PERCENT", 10, 0, 100),
-        ab_split_percent=_int(env, "AB_SPLIT_PERCENT", 90, 0, 100),
-        reload_token=env.get("RELOAD_SECRET_TOKEN", ""),
-        slack_webhook_url=webhook,
-        log_dir=env.get("LOG_DIR", "").strip() or "/app/logs",
-        poll_interval_seconds=_float(env, "ALIAS_POLL_INTERVAL_SECONDS", 30.0),
-        shadow_alias=shadow,
-        max_batch_rows=_int(env, "MAX_BATCH_ROWS", 10_000, 1, 10_000_000),
-        slack_timeout_seconds=_float(env, "SLACK_TIMEOUT_SECONDS", 3.0),
-        request_log=env.get("REQUEST_LOG", "true").strip().lower() not in ("0", "false", "no"),
-    )
+    """Settings from `env` (the process environment by default) through pydantic-settings' own
+    environment source: the same parsing (empty = default, booleans, case) in tests and pods."""
+    given = os.environ if env is None else env
+
+    class _Given(EnvSettingsSource):
+        def _load_env_vars(self) -> Mapping[str, str | None]:
+            return {k: v for k, v in given.items() if not (self.env_ignore_empty and v == "")}
+
+    values = _Given(Settings)()
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_message(e) for e in exc.errors())) from None

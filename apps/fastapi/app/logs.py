@@ -1,21 +1,45 @@
 """Logs with loguru: one file per pod under LOG_DIR (replicas sharing a volume never write one
-file), rotated, and stdout. Each line carries variant, mode and client id where there is one."""
+file), rotated, and stdout. Each line is one JSON object carrying variant, mode and client id.
+
+JSON lines because values come from requests (the `x-client-id` header) and from the registry
+(error texts): written as is, `x variant=A mode=...` forged fields and `\\n`, `\\r`, `\\x85` or
+`\\u2028` split lines. `json.dumps` with ASCII output escapes every quote, control character and
+non-ASCII line separator, so one record is always exactly one line with the fields it was given.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import sys
+from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
 from app.config import SettingsError
 
-FORMAT = (
-    "{time:YYYY-MM-DDTHH:mm:ss.SSSZ} {level} {message} "
-    "variant={extra[variant]} mode={extra[mode]} client={extra[client_id]}"
-)
+FIELDS = (("variant", "variant"), ("mode", "mode"), ("client", "client_id"))
+
+
+def json_line(record: Any) -> str:
+    """The loguru format function: the record as one escaped JSON object (kept in `extra`, so
+    loguru inserts it without interpreting its braces)."""
+    extra = record["extra"]
+    line: dict[str, Any] = {
+        "time": record["time"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "level": record["level"].name,
+        "message": record["message"],
+    }
+    for key, name in FIELDS:
+        line[key] = str(extra.get(name, "-"))
+    if record["exception"] is not None:
+        kind, value, _ = record["exception"]
+        line["error"] = f"{kind.__name__ if kind else 'Exception'}: {value}"
+    extra["_json"] = json.dumps(line, ensure_ascii=True, default=str)
+    return "{extra[_json]}\n"
 
 
 def log_file(log_dir: str) -> Path:
@@ -37,8 +61,8 @@ def configure_logging(log_dir: str, mode: str) -> list[int]:
     # No enqueue: loguru's queue pickles every record through a multiprocessing pipe, which a
     # profile under load showed costing more than the buffered writes it saves.
     return [
-        logger.add(sys.stdout, format=FORMAT, level="INFO"),
-        logger.add(path, format=FORMAT, level="INFO", rotation="50 MB", retention=10),
+        logger.add(sys.stdout, format=json_line, level="INFO"),
+        logger.add(path, format=json_line, level="INFO", rotation="50 MB", retention=10),
     ]
 
 

@@ -5,23 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.alerts import SlackNotifier
-from app.config import Settings, load_settings
+from app.config import Settings, SettingsError, load_settings
 from app.logs import configure_logging, remove_sinks
 from app.metrics import Metrics
 from app.models import ModelStore
 from app.routes import models, ops, predict
 from app.runtime import Runtime
-
-MAX_BODY_BYTES = 32 * 1024 * 1024
+from app.server import MAX_HEAD_BYTES
 
 
 class StartupError(RuntimeError):
@@ -29,7 +33,9 @@ class StartupError(RuntimeError):
 
 
 async def start_runtime(settings: Settings) -> Runtime:
-    store = ModelStore(settings.tracking_uri, settings.model_name)
+    store = ModelStore(
+        settings.tracking_uri, settings.model_name, settings.registry_timeout_seconds
+    )
     runtime = Runtime(
         settings,
         store,
@@ -67,22 +73,65 @@ def tune_for_serving() -> None:
     gc.freeze()
 
 
-class BodySizeLimit:
-    """Refuse a declared body over the limit before reading it. Plain ASGI: Starlette's
-    BaseHTTPMiddleware costs a task and a stream per request (a profile showed ~15% of CPU)."""
+class HeaderSizeLimit:
+    """Refuse a request whose head (path, query and headers) is over MAX_HEAD_BYTES with 431.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    The server protocol (`app.server`, set in the image's uvicorn command) refuses such a head
+    while reading it, before it is held in memory; this is the same bound for any other server.
+    Plain ASGI: Starlette's BaseHTTPMiddleware costs a task and a stream per request."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_HEAD_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    response = JSONResponse({"detail": "request body too large"}, status_code=413)
-                    await response(scope, receive, send)
-                    return
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            size += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.max_bytes:
+                response = JSONResponse(
+                    {"detail": "request header fields too large"},
+                    status_code=431,
+                    headers={"connection": "close"},
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities as text: a refused non-finite input is echoed in a 422 that is valid
+    JSON (the default handler would fail to encode it and answer 500)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422 body (`{"detail": [{"type", "loc", "msg", "input"}, ...]}`), for every
+    input the schema refuses, however its values look."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
+
+
+async def too_large(_: Request, exc: Exception) -> JSONResponse:
+    """413 closes the connection: the client may still be sending the rest of a large body, which
+    would otherwise be read (and thrown away) to keep the connection alive."""
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "request body too large"
+    return JSONResponse({"detail": detail}, status_code=413, headers={"connection": "close"})
+
+
+def _settings_for_limits() -> Settings:
+    """The body limit is needed when the app is built (before the lifespan loads settings); a
+    missing variable is reported by the lifespan, which names it, so fall back to the default."""
+    try:
+        return load_settings()
+    except SettingsError:
+        return Settings(tracking_uri="unset", model_name="unset")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -114,7 +163,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await logger.complete()
             remove_sinks(sinks)
 
+    # The body limit is counted while the body is read, however it arrives (Content-Length or
+    # chunked): the request is refused with 413 as soon as it is passed, and never held whole.
+    limit = (settings or _settings_for_limits()).max_body_bytes
     app = FastAPI(
+        max_body_size=limit,
         title="Model serving",
         version="1.0.0",
         lifespan=lifespan,
@@ -122,7 +175,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "routing and safe hot reload.",
     )
 
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(HeaderSizeLimit)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(413, too_large)
     app.include_router(predict.router)
     app.include_router(models.router)
     app.include_router(ops.router)

@@ -7,6 +7,7 @@ served), then replaces one dict entry: a request that already holds the old mode
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,55 @@ class RegistryError(RuntimeError):
 
 
 class AliasNotFoundError(RegistryError):
-    """The alias does not exist in the registry (any more)."""
+    """MLflow itself answered that the alias does not exist (any more): the only failure that
+    unloads a model."""
+
+
+# MLflow's client reads these for every HTTP request it makes (mlflow/utils/rest_utils.py).
+# Its defaults (7 retries, backoff factor 2, 120 s timeout) make a call to an unreachable
+# registry take about four minutes.
+REGISTRY_RETRIES = 2
+REGISTRY_BACKOFF_FACTOR = 1
+
+
+def bound_registry_calls(timeout_seconds: int) -> None:
+    """Every MLflow HTTP request waits at most `timeout_seconds` for a connection or a byte, and is
+    tried at most 1 + REGISTRY_RETRIES times with 0 then 2 s between tries: a call to a registry
+    that cannot be reached gives up within 3 * timeout + 2 s. A download that keeps receiving bytes
+    is not cut short, however large the model."""
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(timeout_seconds)
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(REGISTRY_RETRIES)
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = str(REGISTRY_BACKOFF_FACTOR)
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"] = "0"
+
+
+def registry_says_missing(exc: BaseException, tracking_uri: str, alias: str) -> bool:
+    """True only for MLflow's own answer that the alias (or its model) does not exist.
+
+    MLflow answers a missing model or version with error code RESOURCE_DOES_NOT_EXIST, and a
+    missing alias with INVALID_PARAMETER_VALUE and the exact message `Registered model alias <alias>
+    not found.` (mlflow/store/model_registry/*_store.py). Over HTTP these arrive as MLflow's JSON
+    error body, which the client raises as a RestException; a local store (file:, sqlite:) raises
+    them directly. Nothing else unloads: not a 404 page of a proxy or ingress (MLflow raises it as
+    ENDPOINT_NOT_FOUND), not a 5xx, a timeout or a refused connection, and not any other text that
+    happens to say "not found"."""
+    from mlflow.exceptions import MlflowException, RestException
+
+    if isinstance(exc, RestException):
+        body = exc.json if isinstance(exc.json, dict) else {}
+        code, message = body.get("error_code"), body.get("message")
+    elif isinstance(exc, MlflowException) and tracking_uri.split(":", 1)[0].lower() not in (
+        "http",
+        "https",
+    ):
+        code, message = exc.error_code, exc.message
+    else:
+        return False
+    if code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return code == "INVALID_PARAMETER_VALUE" and message == (
+        f"Registered model alias {alias} not found."
+    )
 
 
 @dataclass(frozen=True)
@@ -103,8 +152,12 @@ class ModelStore:
 
     tracking_uri: str
     model_name: str
+    registry_timeout_seconds: int = 5
     models: dict[str, LoadedModel] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bound_registry_calls(self.registry_timeout_seconds)
 
     def get(self, alias: str) -> LoadedModel | None:
         return self.models.get(alias)
@@ -127,10 +180,7 @@ class ModelStore:
         try:
             return self._client().get_model_version_by_alias(self.model_name, alias)
         except MlflowException as exc:
-            if (
-                "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", ""))
-                or "not found" in str(exc).lower()
-            ):
+            if registry_says_missing(exc, self.tracking_uri, alias):
                 raise AliasNotFoundError(f"{self.model_name}@{alias} does not exist") from exc
             raise RegistryError(f"cannot resolve {self.model_name}@{alias}: {exc}") from exc
         except Exception as exc:  # connection errors come in many types

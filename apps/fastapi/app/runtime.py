@@ -27,6 +27,7 @@ class Runtime:
     shadow: dict[str, int] = field(default_factory=lambda: {"compared": 0, "agreed": 0})
     shadow_seconds: float = 0.0
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    _poll_failing: set[str] = field(default_factory=set)
 
     def refresh_health(self) -> str:
         status = self.store.health()
@@ -102,8 +103,20 @@ class Runtime:
                 self.refresh_health()
             return
         except Exception as exc:
+            # The registry (or anything in front of it) failed: keep serving what is loaded,
+            # count it, and alert once per outage rather than at every poll.
+            self.metrics.reloads.labels(alias, "failed").inc()
             logger.warning("alias poll for {} failed: {}", alias, exc)
+            if alias not in self._poll_failing:
+                self._poll_failing.add(alias)
+                self.notifier.notify(
+                    "reload_failed",
+                    alias=alias,
+                    error=exc,
+                    version=current.version if current else "none",
+                )
             return
+        self._poll_failing.discard(alias)
         if current is None or str(version.version) != current.version:
             try:
                 await self.reload(alias)

@@ -29,6 +29,8 @@ def app_command(port: int, *extra: str) -> list[str]:
         "app.main:app",
         "--app-dir",
         str(APP_DIR),
+        "--http",
+        "app.server:HttpProtocol",  # the request head bound, as in the image
         "--host",
         "127.0.0.1",
         "--port",

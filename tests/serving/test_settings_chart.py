@@ -1,0 +1,74 @@
+"""The environment the Helm chart sets is exactly what the app's settings read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+
+pytest.importorskip("pydantic_settings", reason="the serving extra is not installed")
+
+from app.config import Settings, SettingsError, load_settings, variables  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "apps/fastapi/chart"
+# Keys of the chart's one Secret, reaching the pod through envFrom (never through values).
+SECRET_KEYS = {"RELOAD_SECRET_TOKEN", "SLACK_WEBHOOK_URL"}
+
+
+def rendered_env(values: dict[str, Any]) -> dict[str, str]:
+    out = helm.Chart.load(CHART).render(values, name="fastapi", namespace="ns", is_install=True)
+    docs = [d for n, t in out.items() if not n.endswith(".txt") for d in yaml.safe_load_all(t) if d]
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"][0]["secretRef"]["name"]
+    return {e["name"]: e["value"] for e in container["env"]}
+
+
+@pytest.mark.parametrize("env", ["defaults", "dev", "prod"])
+def test_the_chart_sets_exactly_what_the_settings_read(env: str) -> None:
+    values: dict[str, Any] = (
+        {}
+        if env == "defaults"
+        else yaml.safe_load((REPO / f"apps/fastapi/values/{env}.yaml").read_text())
+    )
+    chart_env = rendered_env(values)
+    read = set(variables())
+    assert set(chart_env) | SECRET_KEYS == read, (
+        f"set by the chart but ignored by the app: {sorted(set(chart_env) - read)}; "
+        f"read by the app but not set by the chart: {sorted(read - set(chart_env) - SECRET_KEYS)}"
+    )
+    assert not SECRET_KEYS & set(chart_env)  # those only ever come from the Secret
+    # and the chart's values are ones the settings accept
+    load_settings(chart_env)
+
+
+def test_the_values_schema_declares_every_setting() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    declared = set(schema["properties"]["env"]["properties"])
+    assert declared == set(variables())
+
+
+def test_the_chart_defaults_are_the_settings_defaults() -> None:
+    chart_env = rendered_env({})
+    from_chart = load_settings(chart_env)
+    own = Settings(
+        tracking_uri=chart_env["MLFLOW_TRACKING_URI"], model_name=chart_env["MODEL_NAME"]
+    )
+    assert from_chart == own
+
+
+def test_a_setting_error_names_the_variable_and_value() -> None:
+    base = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000", "MODEL_NAME": "m"}
+    with pytest.raises(SettingsError, match=r"MAX_BODY_BYTES='lots': Input should be a valid"):
+        load_settings({**base, "MAX_BODY_BYTES": "lots"})
+    with pytest.raises(SettingsError, match=r"REGISTRY_TIMEOUT_SECONDS='0': .*greater than"):
+        load_settings({**base, "REGISTRY_TIMEOUT_SECONDS": "0"})
+    with pytest.raises(SettingsError, match=r"^MODEL_NAME is not set$"):
+        load_settings({"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"})
+    # empty means the default, as the chart's `SHADOW_ALIAS: ""` relies on
+    assert load_settings({**base, "SHADOW_ALIAS": "", "REQUEST_LOG": "false"}).shadow_alias == ""
