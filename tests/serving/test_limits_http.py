@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Registry
+from tests.serving.conftest import Registry
+from tests.support import REPO
 
 pytest.importorskip("mlflow", reason="the serving extra is not installed")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Registry, Webhook
+from tests.serving.conftest import Registry, Webhook
 
 pytest.importorskip("mlflow", reason="the serving extra is not installed")
 
