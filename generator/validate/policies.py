@@ -370,9 +370,9 @@ def secret_findings_in(
         for index, item in enumerate(value):
             yield from secret_findings_in(item, (*path, index))
     elif isinstance(value, str):
-        what = secret_shape(value)
-        if what is not None:
-            yield path, f"this value looks like a secret ({what})"
+        shape = secret_shape(value)
+        if shape is not None:
+            yield path, f"this value looks like a secret ({shape})"
 
 
 def check_secrets(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
