@@ -87,6 +87,11 @@ POLICIES = {
         Policy("GG112", Severity.ERROR, "no secret values in the spec or rendered files"),
         Policy("GG113", Severity.WARNING, "several replicas with a ReadWriteOnce log volume"),
         Policy("GG114", Severity.ERROR, "the AppProject is not `default`"),
+        Policy(
+            "GG141",
+            Severity.ERROR,
+            "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`",
+        ),
     )
 }
 
@@ -395,6 +400,23 @@ def _secret_name(spec: Spec, path: tuple[PathPart, ...]) -> str:
     return " / ".join(repr(n) for n in dict.fromkeys(names)) or "named by secrets.name"
 
 
+def check_go_template_delimiters(_spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    from generator.render.applicationsets import GO_TEMPLATED_FIELDS
+
+    for path in GO_TEMPLATED_FIELDS:
+        value: Any = at.doc.data
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, str) and ("{{" in value or "}}" in value):
+            yield at.finding(
+                "GG141",
+                path,
+                f"{value!r} holds a Go template delimiter; Argo CD would evaluate it in the "
+                "ApplicationSet (goTemplate), so what syncs could differ per environment",
+                "use a literal value without `{{` and `}}`",
+            )
+
+
 def check_deprecated_annotations(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
     for env in spec.environments:
         for path in deprecated_key_paths(env.helm_values, ("helmValues",)):
@@ -427,6 +449,7 @@ SPEC_CHECKS: tuple[Callable[[Spec, SpecLocator], Iterator[Finding]], ...] = (
     check_project,
     check_secrets,
     check_deprecated_annotations,
+    check_go_template_delimiters,
 )
 
 
