@@ -88,6 +88,11 @@ POLICIES = {
         Policy("GG113", Severity.WARNING, "several replicas with a ReadWriteOnce log volume"),
         Policy("GG114", Severity.ERROR, "the AppProject is not `default`"),
         Policy(
+            "GG140",
+            Severity.ERROR,
+            "helmValues.env does not set a name the chart, the spec or the Secret owns",
+        ),
+        Policy(
             "GG141",
             Severity.ERROR,
             "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`",
@@ -400,6 +405,23 @@ def _secret_name(spec: Spec, path: tuple[PathPart, ...]) -> str:
     return " / ".join(repr(n) for n in dict.fromkeys(names)) or "named by secrets.name"
 
 
+def check_reserved_env(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    from generator.render.values import app_environment
+
+    for env in spec.environments:
+        owned = {*app_environment(env), *SECRET_KEYS}
+        extra = env.helm_values.get("env")
+        for name in extra if isinstance(extra, dict) else {}:
+            if name in owned:
+                yield at.finding(
+                    "GG140",
+                    env_path(env, "helmValues", "env", name),
+                    f"{name} is set by gitopsgen from the spec or comes from the Secret "
+                    f"{env.secret_name!r}; helmValues cannot override it",
+                    "set the spec field that renders it, or put the value in the Secret",
+                )
+
+
 def check_go_template_delimiters(_spec: Spec, at: SpecLocator) -> Iterator[Finding]:
     from generator.render.applicationsets import GO_TEMPLATED_FIELDS
 
@@ -450,6 +472,7 @@ SPEC_CHECKS: tuple[Callable[[Spec, SpecLocator], Iterator[Finding]], ...] = (
     check_secrets,
     check_deprecated_annotations,
     check_go_template_delimiters,
+    check_reserved_env,
 )
 
 
