@@ -1,22 +1,16 @@
-"""Sync a rendered tree to disk: all of it or none of it.
-
-Files are staged beside their targets first; only when every file is staged are they moved into
-place, and if a move fails, everything already moved is put back.
-"""
+"""Sync a rendered tree to disk: all of it or none of it (the journal in generator.journal)."""
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from generator.errors import WriteError
+from generator.journal import Entry, recover, write_all
 from generator.render import OUTPUT_DIRS
 from generator.render.jinja import HEADER_MARK
 from generator.tree import read_regular, require_safe
@@ -68,6 +62,7 @@ def _read(path: Path) -> str | None:
 def plan_changes(root: Path, rendered: dict[str, str]) -> list[FileChange]:
     """What syncing `rendered` to `root` would do, file by file, sorted by path. Refuses
     (UnsafeTreeError) when a rendered folder holds a symlink or a special file."""
+    recover(root)  # an interrupted render is finished (or undone) before the tree is compared
     require_safe(root, OUTPUT_DIRS)
     changes = []
     for rel, text in rendered.items():
@@ -101,103 +96,6 @@ def unified_diff(changes: Iterable[FileChange]) -> str:
 
 
 def apply_changes(root: Path, changes: list[FileChange]) -> None:
-    """Write every pending change, or none: on any error the tree is left as it was."""
-    todo = pending(changes)
-    if not todo:
-        return
-    require_safe(root, OUTPUT_DIRS)
-    created_dirs: list[Path] = []
-    staging = _stage(root, todo, created_dirs)
-    try:
-        _swap_in(root, todo, staging, created_dirs)
-    finally:
-        for staged in staging.values():
-            staged.unlink(missing_ok=True)
-    _remove_empty_dirs(root, [root / c.path for c in todo if c.action is Action.DELETE])
-
-
-def _swap_in(
-    root: Path, todo: list[FileChange], staging: dict[str, Path], created_dirs: list[Path]
-) -> None:
-    backups: dict[Path, Path] = {}
-    moved: list[Path] = []
-    try:
-        backup_dir = Path(tempfile.mkdtemp(prefix=".gitopsgen-backup-", dir=root))
-    except OSError as exc:
-        _remove_dirs(created_dirs)
-        raise _write_error(exc, root) from exc
-    try:
-        for change in todo:
-            target = root / change.path
-            if target.exists():
-                backups[target] = backup_dir / str(len(backups))
-                shutil.copy2(target, backups[target])
-            if change.action is Action.DELETE:
-                target.unlink()
-            else:
-                staging[change.path].replace(target)
-            moved.append(target)
-    except OSError as exc:
-        _roll_back(moved, backups, created_dirs)
-        raise _write_error(exc, root) from exc
-    finally:
-        shutil.rmtree(backup_dir, ignore_errors=True)
-
-
-def _write_error(exc: OSError, root: Path) -> WriteError:
-    return WriteError(f"cannot write {exc.filename or root}: {exc.strerror}; nothing was changed")
-
-
-def _stage(root: Path, todo: list[FileChange], created_dirs: list[Path]) -> dict[str, Path]:
-    staging: dict[str, Path] = {}
-    try:
-        for change in todo:
-            if change.new is None:
-                continue
-            target = root / change.path
-            _make_dirs(target.parent, created_dirs)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(change.new)
-            staging[change.path] = Path(tmp)
-    except OSError as exc:
-        for staged in staging.values():
-            staged.unlink(missing_ok=True)
-        _remove_dirs(created_dirs)
-        raise _write_error(exc, root) from exc
-    return staging
-
-
-def _make_dirs(folder: Path, created: list[Path]) -> None:
-    missing = []
-    probe = folder
-    while not probe.exists():
-        missing.append(probe)
-        probe = probe.parent
-    for path in reversed(missing):
-        path.mkdir()
-        created.append(path)
-
-
-def _roll_back(moved: list[Path], backups: dict[Path, Path], created_dirs: list[Path]) -> None:
-    for target in reversed(moved):
-        if target in backups:
-            shutil.copy2(backups[target], target)
-        else:
-            target.unlink(missing_ok=True)
-    _remove_dirs(created_dirs)
-
-
-def _remove_dirs(created: list[Path]) -> None:
-    for path in reversed(created):
-        with contextlib.suppress(OSError):
-            path.rmdir()
-
-
-def _remove_empty_dirs(root: Path, deleted: list[Path]) -> None:
-    """A deleted environment leaves no empty metallb/<env>/ behind."""
-    for path in deleted:
-        folder = path.parent
-        while folder != root and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent
+    """Write every pending change, or none: on any error, or after a kill -9 and the next
+    command's recovery, the tree is either as it was or as rendered (see generator.journal)."""
+    write_all(root, [Entry(c.path, c.new) for c in pending(changes)])

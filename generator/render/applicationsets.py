@@ -14,6 +14,16 @@ OUTPUT = Output(folder="applicationsets", kubernetes_objects=True, kinds=(APPLIC
 CHART_PATH = "apps/fastapi/chart"
 FASTAPI_APPSET = f"{OUTPUT.folder}/fastapi.yaml"
 METALLB_APPSET = f"{OUTPUT.folder}/metallb.yaml"
+# Spec fields written into the ApplicationSets' `template`, which Argo CD evaluates as Go
+# templates (goTemplate: true). The list elements are data, never evaluated, so per-environment
+# values are safe there; these fields must not hold template delimiters (policy GG141).
+GO_TEMPLATED_FIELDS = (
+    ("app", "name"),
+    ("argocd", "namespace"),
+    ("argocd", "project"),
+    ("repo", "url"),
+    ("repo", "targetRevision"),
+)
 # What the ApplicationSets point Argo CD at, as Go templates over an element's `.env`.
 VALUES_FILE = posixpath.relpath(values.values_path("{{ .env }}"), CHART_PATH)
 METALLB_FOLDER = metallb.env_folder("{{ .env }}")

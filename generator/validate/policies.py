@@ -18,11 +18,26 @@ from generator.yamlsource import PathPart, SourceDocument, format_path
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 SECRET_KEYS = ("RELOAD_SECRET_TOKEN", "SLACK_WEBHOOK_URL")
+# Well-known credential shapes, each with what it is (the message names it).
 SECRET_PATTERNS = (
-    re.compile(r"hooks\.slack\.com/services/\S+"),
-    re.compile(r"xox[abposr]-[A-Za-z0-9-]{10,}"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    (re.compile(r"hooks\.slack\.com/(services|workflows|triggers)/\S+", re.I), "a Slack webhook"),
+    (re.compile(r"xox[abposre]-[A-Za-z0-9-]{10,}"), "a Slack token"),
+    (re.compile(r"xapp-\d-[A-Za-z0-9-]{10,}"), "a Slack app token"),
+    (re.compile(r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}"), "a GitHub token"),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), "a GitHub token"),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), "a GitLab token"),
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key"),
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), "a Google API key"),
+    (re.compile(r"\bsk_live_[0-9A-Za-z]{16,}"), "a Stripe key"),
+    (re.compile(r"\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}"), "a JSON Web Token"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.I), "a URL with a password"),
 )
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
+# An environment variable whose name says it holds a credential.
+_SECRET_NAME_WORDS = {"PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "KEY", "APIKEY"}
+_SECRET_NAME_WORDS |= {"CREDENTIAL", "CREDENTIALS", "PASSPHRASE", "AUTH"}
+ENV_KEYS = ("env", "extraEnv")
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,16 @@ POLICIES = {
             "GG123",
             Severity.ERROR,
             "ApplicationSet goTemplateOptions are missingkey=error|zero|default|invalid",
+        ),
+        Policy(
+            "GG140",
+            Severity.ERROR,
+            "helmValues.env does not set a name the chart, the spec or the Secret owns",
+        ),
+        Policy(
+            "GG141",
+            Severity.ERROR,
+            "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`",
         ),
     )
 }
@@ -300,6 +325,49 @@ def check_project(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
         )
 
 
+def secret_shape(text: str) -> str | None:
+    """What well-known credential `text` holds (also once base64-encoded), or None."""
+    for pattern, what in SECRET_PATTERNS:
+        if pattern.search(text):
+            return what
+    for chunk in _BASE64.findall(text):
+        decoded = _decode(chunk)
+        if decoded is not None:
+            for pattern, what in SECRET_PATTERNS:
+                if pattern.search(decoded):
+                    return f"{what}, base64-encoded"
+    return None
+
+
+def _decode(chunk: str) -> str | None:
+    import base64
+    import binascii
+
+    padded = chunk + "=" * (-len(chunk) % 4)
+    try:
+        raw = (base64.urlsafe_b64decode if "-" in chunk or "_" in chunk else base64.b64decode)(
+            padded
+        )
+        return raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def secret_env_name(name: str) -> bool:
+    return bool(set(re.split(r"[^A-Z0-9]+", name.upper())) & _SECRET_NAME_WORDS)
+
+
+def _env_entries(value: Any) -> Iterator[tuple[PathPart, str, Any]]:
+    """(key in the env value, variable name, its value) for a mapping or a list of name/value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, str(key), item
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict) and "name" in item:
+                yield index, str(item["name"]), item.get("value")
+
+
 def secret_findings_in(
     value: Any, path: tuple[PathPart, ...]
 ) -> Iterator[tuple[tuple[PathPart, ...], str]]:
@@ -308,24 +376,81 @@ def secret_findings_in(
         for key, item in value.items():
             if str(key) in SECRET_KEYS and item not in (None, ""):
                 yield (*path, key), f"{key} has a value here; it belongs in the Secret only"
-            else:
-                yield from secret_findings_in(item, (*path, key))
+                continue
+            named: set[tuple[PathPart, ...]] = set()
+            if str(key) in ENV_KEYS:
+                for part, name, env_value in _env_entries(item):
+                    if isinstance(env_value, str) and env_value and secret_env_name(name):
+                        named.add((*path, key, part))
+                        yield (
+                            (*path, key, part),
+                            f"{name} is a credential by its name and has a value here; "
+                            f"it belongs in the Secret only",
+                        )
+            for found, what in secret_findings_in(item, (*path, key)):
+                if found[: len(path) + 3] not in named:  # one finding per entry
+                    yield found, what
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from secret_findings_in(item, (*path, index))
-    elif isinstance(value, str) and any(p.search(value) for p in SECRET_PATTERNS):
-        yield path, "this value looks like a secret (a webhook URL, token or private key)"
+    elif isinstance(value, str):
+        shape = secret_shape(value)
+        if shape is not None:
+            yield path, f"this value looks like a secret ({shape})"
 
 
-def check_secrets(_spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+def check_secrets(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
     for path, message in secret_findings_in(at.doc.data, ()):
         yield at.finding(
             "GG112",
             path,
             message,
-            "store it in the Secret named by secrets.name (kubectl, External "
-            "Secrets or Sealed Secrets)",
+            f"store it in the Secret {_secret_name(spec, path)} (secrets.name) as a key: the "
+            "chart loads every key of it into the app's environment (kubectl, External Secrets "
+            "or Sealed Secrets)",
         )
+
+
+def _secret_name(spec: Spec, path: tuple[PathPart, ...]) -> str:
+    if len(path) >= 2 and path[0] == "environments":
+        names = [e.secret_name for e in spec.environments if e.name == path[1]]
+    else:
+        names = [e.secret_name for e in spec.environments]
+    return " / ".join(repr(n) for n in dict.fromkeys(names)) or "named by secrets.name"
+
+
+def check_reserved_env(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    from generator.render.values import app_environment
+
+    for env in spec.environments:
+        owned = {*app_environment(env), *SECRET_KEYS}
+        extra = env.helm_values.get("env")
+        for name in extra if isinstance(extra, dict) else {}:
+            if name in owned:
+                yield at.finding(
+                    "GG140",
+                    env_path(env, "helmValues", "env", name),
+                    f"{name} is set by gitopsgen from the spec or comes from the Secret "
+                    f"{env.secret_name!r}; helmValues cannot override it",
+                    "set the spec field that renders it, or put the value in the Secret",
+                )
+
+
+def check_go_template_delimiters(_spec: Spec, at: SpecLocator) -> Iterator[Finding]:
+    from generator.render.applicationsets import GO_TEMPLATED_FIELDS
+
+    for path in GO_TEMPLATED_FIELDS:
+        value: Any = at.doc.data
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, str) and ("{{" in value or "}}" in value):
+            yield at.finding(
+                "GG141",
+                path,
+                f"{value!r} holds a Go template delimiter; Argo CD would evaluate it in the "
+                "ApplicationSet (goTemplate), so what syncs could differ per environment",
+                "use a literal value without `{{` and `}}`",
+            )
 
 
 def check_deprecated_annotations(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
@@ -360,6 +485,8 @@ SPEC_CHECKS: tuple[Callable[[Spec, SpecLocator], Iterator[Finding]], ...] = (
     check_project,
     check_secrets,
     check_deprecated_annotations,
+    check_go_template_delimiters,
+    check_reserved_env,
 )
 
 

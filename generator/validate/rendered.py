@@ -105,7 +105,7 @@ def check_annotations_and_secrets(files: list[LoadedFile]) -> Iterator[Finding]:
                     doc,
                     path,
                     message,
-                    "keep secrets in a Secret; reference it by name",
+                    "keep it in the Secret named by secrets.name (the chart loads its keys into the environment); reference the Secret by name only",
                 )
 
 
@@ -117,4 +117,4 @@ def check_rendered_policies(files: list[LoadedFile]) -> list[Finding]:
     ]
 
 
-__all__ = ["LoadedFile", "check_rendered_policies"]
+__all__ = ["LoadedFile", "check_annotations_and_secrets", "check_rendered_policies"]

@@ -25,7 +25,11 @@ from generator.validate.helm import check_chart
 from generator.validate.kube import DEFAULT_KUBE_VERSION, resolve_version
 from generator.validate.policies import check_spec_policies
 from generator.validate.preview import Preview, check_paths, preview_applicationset
-from generator.validate.rendered import LoadedFile, check_rendered_policies
+from generator.validate.rendered import (
+    LoadedFile,
+    check_annotations_and_secrets,
+    check_rendered_policies,
+)
 from generator.writer import Action, FileChange, plan_changes
 from generator.yamlsource import SourceDocument, load_documents
 
@@ -87,7 +91,9 @@ def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Find
     for path, text in files.items():
         output = output_of(path)
         if output is None or not output.kubernetes_objects:
-            continue  # e.g. Helm values: the chart's schema checks them
+            # e.g. Helm values: the chart's schema checks them; secrets are looked for everywhere
+            yield from check_annotations_and_secrets([(path, load_documents(text)[0])])
+            continue
         docs, _ = load_documents(text)  # render_all proved it parses
         yield from check_documents(docs, DocumentRef(path), schemas)
         loaded.append((path, docs))
