@@ -7,54 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import SPEC, Invoke, copy_repository, snapshot
+from tests.support import SPEC, Invoke, git, state
 
 PROD_LINE = "    serving: {defaultAlias: B}   # green is live\n"
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-@pytest.fixture(autouse=True)
-def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{var}_NAME", "Test Engineer")
-        monkeypatch.setenv(f"GIT_{var}_EMAIL", "test@example.org")
-
-
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    bare = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(bare)], check=True)
-    return bare
-
-
-@pytest.fixture
-def clone(tmp_path: Path, origin: Path) -> Path:
-    root = copy_repository(tmp_path / "clone")
-    (root / ".gitignore").write_text(".venv/\n")
-    git(root, "init", "--quiet", "-b", "main")
-    git(root, "add", "--all")
-    git(root, "commit", "--quiet", "-m", "initial")
-    git(root, "remote", "add", "origin", str(origin))
-    git(root, "push", "--quiet", "origin", "main")
-    return root
-
-
-def state(root: Path) -> tuple[str, str, str, dict[str, bytes]]:
-    """Everything a refusal must leave as it was."""
-    files = {k: v for k, v in snapshot(root).items() if not k.startswith(".git/")}
-    return (
-        git(root, "status", "--porcelain"),
-        git(root, "branch", "--list"),
-        git(root, "rev-parse", "HEAD"),
-        files,
-    )
 
 
 def test_promotion_is_one_line_of_spec_plus_its_render(clone: Path, run_cli: Invoke) -> None:
