@@ -17,7 +17,7 @@ from generator.findings import Finding
 from generator.git import Repo
 from generator.model import ALIAS_COLOURS, Spec
 from generator.pipeline import render_repository
-from generator.simulate import Split, simulate
+from generator.simulate import bucket_shares, serves_everything
 from generator.spec import merged_environments
 from generator.spec_edit import scalar_text, set_field
 from generator.validate.run import ValidateOptions, validate_repository
@@ -143,6 +143,7 @@ class Edit:
     branch: str
     title: str
     rollback_hint: str | None  # None: the command that sets the old values back
+    note: str | None = None  # said on stderr and in the pull request's Change section
 
 
 def apply_edit(
@@ -204,20 +205,23 @@ def pr_body(
     lines = ["### Change", ""]
     lines += [f"- `{env}`: {change}" for env, items in changed.items() for change in items]
     lines += ["", "### Files", "", *[f"- `{p}`" for p in paths]]
+    if edit.note:
+        lines += ["", f"Note: {edit.note}."]
     if any(part[0] == "serving" and part[-1] in ROUTING_FIELDS for part, _ in edit.assignments):
-        old = simulate(before.environment(edit.env), root)
-        new = simulate(after.environment(edit.env), root)
+        old_env, new_env = before.environment(edit.env), after.environment(edit.env)
         lines += [
             "",
             "### Traffic",
             "",
+            "Share of clients with an `x-client-id`, from the serving app's own routing function:",
+            "",
             "| | A (blue) | B (green) |",
             "| --- | --- | --- |",
-            _traffic_row("before", old),
-            _traffic_row("after", new),
+            _traffic_row("before", old_env.serving.mode, bucket_shares(old_env, root)),
+            _traffic_row("after", new_env.serving.mode, bucket_shares(new_env, root)),
             "",
-            f"Requests without `x-client-id` go to {new.default_alias} "
-            f"({ALIAS_COLOURS[new.default_alias]}).",
+            f"Requests without `x-client-id` go to {new_env.serving.default_alias} "
+            f"({ALIAS_COLOURS[new_env.serving.default_alias]}).",
         ]
     warnings = [f for f in findings if not f.is_error]
     lines += [
@@ -238,24 +242,43 @@ def pr_body(
     return "\n".join(lines) + "\n"
 
 
-def _traffic_row(label: str, split: Split) -> str:
-    return f"| {label} ({split.mode}) | {split.shares['A']:.1f}% | {split.shares['B']:.1f}% |"
+def _traffic_row(label: str, mode: str, shares: dict[str, float]) -> str:
+    return f"| {label} ({mode}) | {shares['A']:g}% | {shares['B']:g}% |"
 
 
-def promotion_edit(spec: Spec, env: str, to: str, branch: str | None) -> Edit:
-    current = _environment(spec, env).serving.default_alias
+def promotion_edit(spec: Spec, root: Path, env: str, to: str, branch: str | None) -> Edit:
+    """`promote ENV --to X`: X serves all traffic once merged. In canary or ab_test that means
+    completing the rollout too: serving.mode becomes blue_green."""
+    environment = _environment(spec, env)
+    serving = environment.serving
     alias = normalise_alias(to)
-    if alias == current:
+    colour = f"{alias} ({ALIAS_COLOURS[alias]})"
+    if serves_everything(environment, root, alias):
         raise PromotionError(
-            f"{env} already serves {alias} ({ALIAS_COLOURS[alias]}); nothing to promote"
+            f"{env} already serves all traffic from {colour} (serving.mode {serving.mode}, "
+            f"serving.defaultAlias {serving.default_alias}); nothing to promote"
         )
-    title = f"Promote {env} to {alias} ({ALIAS_COLOURS[alias]}): defaultAlias {current} -> {alias}"
+    assignments: list[tuple[tuple[str, ...], Any]] = []
+    described = []
+    if serving.default_alias != alias:
+        assignments.append((("serving", "defaultAlias"), alias))
+        described.append(f"defaultAlias {serving.default_alias} -> {alias}")
+    note = None
+    if serving.mode != "blue_green":
+        assignments.append((("serving", "mode"), "blue_green"))
+        described.append(f"mode {serving.mode} -> blue_green")
+        share = bucket_shares(environment, root)[alias]
+        note = (
+            f"{colour} serves {share:g}% of {env}'s clients now (serving.mode {serving.mode}); "
+            f"this promotion sets serving.mode blue_green, so it serves all of them once merged"
+        )
     return Edit(
         env,
-        ((("serving", "defaultAlias"), alias),),
+        tuple(assignments),
         branch or f"promote/{env}-{alias}",
-        title,
-        f"gitopsgen promote {env} --to {current}   # or: gitopsgen rollback {env}",
+        f"Promote {env} to {colour}: {', '.join(described)}",
+        None,
+        note,
     )
 
 
@@ -318,7 +341,7 @@ def rollback_edit(root: Path, spec: Spec, spec_rel: str, env: str, branch: str |
     target, sha = previous_alias(root, spec_rel, env)
     if target == current:
         raise PromotionError(f"nothing to roll back: {env} already serves {target}")
-    edit = promotion_edit(spec, env, target, branch or f"rollback/{env}-{target}")
+    edit = promotion_edit(spec, root, env, target, branch or f"rollback/{env}-{target}")
     return Edit(
         edit.env,
         edit.assignments,

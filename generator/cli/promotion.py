@@ -61,6 +61,8 @@ def run_edit(
 
     base, spec_path, current = load_for_environment(root, spec, environment)
     edit = build(base, spec_path, current)
+    if edit.note:
+        click.echo(f"note: {edit.note}", err=True)
     outcome = apply_edit(base, spec_path, edit, current, push, remote)
     click.echo(
         f"created branch {outcome.branch} with commit {outcome.commit[:12]}"
@@ -127,7 +129,7 @@ def promote(
         push,
         remote,
         open_pr,
-        lambda _base, _path, current: promotion_edit(current, environment, to, branch),
+        lambda base, _path, current: promotion_edit(current, base, environment, to, branch),
     )
 
 

@@ -34,9 +34,10 @@ def test_promotion_is_one_line_of_spec_plus_its_render(clone: Path, run_cli: Inv
         "`prod`: serving.defaultAlias B -> A",
         "apps/fastapi/values/prod.yaml",
         "### Traffic",
-        "| after (blue_green) | 100.0% | 0.0% |",
+        "| before (blue_green) | 0% | 100% |",
+        "| after (blue_green) | 100% | 0% |",
         "`gitopsgen validate`: passed",
-        "gitopsgen promote prod --to B",
+        "gitopsgen set prod serving.defaultAlias=B",
     ):
         assert words in body, words
 
@@ -72,7 +73,13 @@ def test_nothing_to_roll_back_says_so(clone: Path, run_cli: Invoke) -> None:
 REFUSALS = [
     ("unknown env", ["promote", "staging", "--to", "A"], 2, "unknown environment 'staging'"),
     ("unknown alias", ["promote", "prod", "--to", "purple"], 2, "'purple' is not one of"),
-    ("already live", ["promote", "prod", "--to", "green"], 1, "already serves B (green)"),
+    (
+        "already live",
+        ["promote", "prod", "--to", "green"],
+        1,
+        "prod already serves all traffic from B (green) (serving.mode blue_green, "
+        "serving.defaultAlias B); nothing to promote",
+    ),
     ("invalid value", ["set", "prod", "serving.canaryPercent=150"], 1, "greater than the maximum"),
     ("breaks a policy", ["set", "prod", "ingress.whitelist=[0.0.0.0/0]"], 1, "GG102"),
 ]
@@ -143,12 +150,10 @@ def test_set_progressive_canary_reports_the_traffic(clone: Path, run_cli: Invoke
     assert f"1\t1\t{SPEC}" in diff
     values = git(clone, "show", f"{name}:apps/fastapi/values/prod.yaml")
     assert "ALIAS_SELECTION_MODE: canary" in values and "CANARY_PERCENT: '25'" in values
-    assert "| before (blue_green) | 0.0% | 100.0% |" in result.stdout
+    assert "| before (blue_green) | 0% | 100% |" in result.stdout
+    assert "| after (canary) | 75% | 25% |" in result.stdout
     undo = "gitopsgen set prod serving.mode=blue_green serving.canaryPercent=10"
     assert undo in result.stdout  # the old values, canaryPercent from defaults
-    after = next(ln for ln in result.stdout.splitlines() if ln.startswith("| after (canary)"))
-    share_b = float(after.split("|")[3].strip().rstrip("%"))
-    assert 23 <= share_b <= 27
 
 
 def test_commit_stages_exactly_the_spec_and_rendered_files(clone: Path, run_cli: Invoke) -> None:
@@ -195,3 +200,68 @@ def test_simulate_agrees_with_the_serving_app(clone: Path, run_cli: Invoke) -> N
     assert reported == {cid: choose_alias("ab_test", "B", 10, 30, cid) for cid in ids}
     share_a = sum(a == "A" for a in reported.values()) / 10
     assert abs(share_a - 30) <= 4
+
+
+def merged(root: Path, run_cli: Invoke, *args: str) -> None:
+    """Run a branch-making command and merge its branch into main, as a reviewer would."""
+    result = run_cli(*args, "--root", root)
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("created branch"))
+    git(root, "merge", "--quiet", "--ff-only", line.split()[2])
+
+
+@pytest.mark.parametrize(
+    ("mode", "to", "before", "after", "spec_changes"),
+    [
+        (
+            "canary",
+            "green",
+            "| before (canary) | 90% | 10% |",
+            "| after (blue_green) | 0% | 100% |",
+            ["serving.mode canary -> blue_green"],
+        ),
+        (
+            "ab_test",
+            "blue",
+            "| before (ab_test) | 90% | 10% |",
+            "| after (blue_green) | 100% | 0% |",
+            ["serving.defaultAlias B -> A", "serving.mode ab_test -> blue_green"],
+        ),
+    ],
+)
+def test_promotion_in_a_split_mode_moves_all_traffic(
+    clone: Path,
+    run_cli: Invoke,
+    mode: str,
+    to: str,
+    before: str,
+    after: str,
+    spec_changes: list[str],
+) -> None:
+    merged(clone, run_cli, "set", "prod", f"serving.mode={mode}")
+    result = run_cli("promote", "prod", "--to", to, "--root", clone)
+    assert before in result.stdout and after in result.stdout
+    alias = "B" if to == "green" else "A"
+    share = "10%" if to == "green" else "90%"
+    note = f"{alias} ({to}) serves {share} of prod's clients now (serving.mode {mode})"
+    assert note in result.stderr and note in result.stdout
+    for change in spec_changes:
+        assert f"`prod`: {change}" in result.stdout
+    branch = f"promote/prod-{alias}"
+    values = git(clone, "show", f"{branch}:apps/fastapi/values/prod.yaml")
+    assert "ALIAS_SELECTION_MODE: blue_green" in values and f"DEFAULT_ALIAS: {alias}" in values
+    git(clone, "merge", "--quiet", "--ff-only", branch)
+    again = run_cli("promote", "prod", "--to", to, "--root", clone, expect=1)
+    assert f"prod already serves all traffic from {alias} ({to})" in again.stderr
+
+
+def test_promotion_to_an_alias_serving_every_client_in_canary_is_refused(
+    clone: Path, run_cli: Invoke
+) -> None:
+    merged(clone, run_cli, "set", "prod", "serving.mode=canary", "serving.canaryPercent=100")
+    before = state(clone)
+    result = run_cli("promote", "prod", "--to", "B", "--root", clone, expect=1)
+    assert result.stderr.strip() == (
+        "error: prod already serves all traffic from B (green) (serving.mode canary, "
+        "serving.defaultAlias B); nothing to promote"
+    )
+    assert state(clone) == before
