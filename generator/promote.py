@@ -12,20 +12,22 @@ from typing import Any
 
 import yaml
 
+from generator.changes import TRAILER, commit_message, field_changes, value_text
 from generator.errors import GitopsgenError, ValidationFailed
 from generator.findings import Finding
 from generator.git import Repo
+from generator.history import inverse_assignments, last_recorded_change
 from generator.model import ALIAS_COLOURS, Spec
 from generator.pipeline import render_repository
+from generator.prbody import PullRequestFacts, pr_body
 from generator.simulate import bucket_shares, serves_everything
 from generator.spec import merged_environments
-from generator.spec_edit import scalar_text, set_field
+from generator.spec_edit import set_field
 from generator.validate.run import ValidateOptions, validate_repository
 from generator.writer import Action, FileChange, apply_changes
 from generator.yamlsource import FastLoader
 
 ALIAS_NAMES = {"a": "A", "b": "B", "blue": "A", "green": "B"}
-ROUTING_FIELDS = {"mode", "defaultAlias", "canaryPercent", "abSplitPercent"}
 
 
 class PromotionError(GitopsgenError):
@@ -37,52 +39,6 @@ def normalise_alias(text: str) -> str:
         return ALIAS_NAMES[text.strip().lower()]
     except KeyError:
         raise PromotionError(f"unknown alias {text!r}; use A, B, blue or green") from None
-
-
-def field_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[str]]:
-    """env -> ["serving.defaultAlias A -> B", ...] between two parsed specs (defaults merged)."""
-    old = merged_environments(before) if before else {}
-    new = merged_environments(after)
-    out: dict[str, list[str]] = {}
-    for env in sorted(set(old) | set(new), key=lambda e: list(new).index(e) if e in new else 99):
-        if env not in new:
-            out[env] = ["removed"]
-        elif env not in old:
-            out[env] = ["added"]
-        else:
-            diffs = list(_leaf_diffs(old[env], new[env], ()))
-            if diffs:
-                out[env] = diffs
-    return out
-
-
-def _leaf_diffs(a: Any, b: Any, path: tuple[str, ...]) -> Any:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in list(a) + [k for k in b if k not in a]:
-            yield from _leaf_diffs(a.get(key), b.get(key), (*path, str(key)))
-    elif a != b:
-        yield f"{'.'.join(path)} {_short(a)} -> {_short(b)}"
-
-
-def _short(value: Any) -> str:
-    if value is None:
-        return "(unset)"
-    if isinstance(value, list | dict):
-        return yaml.safe_dump(value, default_flow_style=True, width=1000).strip()
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def commit_message(changes: dict[str, list[str]], title: str | None = None) -> str:
-    lines = [f"{env}: {change}" for env, items in changes.items() for change in items]
-    subject = title or (
-        "; ".join(lines[:2]) + (" ..." if len(lines) > 2 else "")
-        if lines
-        else "gitopsgen: re-render"
-    )
-    body = "\n".join(f"- {line}" for line in lines)
-    return (
-        f"{subject}\n\n{body}\n\nRendered and validated by gitopsgen.\n" if body else subject + "\n"
-    )
 
 
 @dataclass
@@ -131,7 +87,10 @@ def commit_render(root: Path, spec_path: Path, message: str | None) -> Outcome:
     repo.stage(paths)
     if not repo.run("diff", "--cached", "--quiet", check=False).returncode:
         raise PromotionError("nothing to commit: the spec and the rendered files are committed")
-    text = commit_message(field_changes(before, after), message)
+    recorded = field_changes(before, after)
+    if not recorded:
+        raise PromotionError("nothing to commit: the spec's environments are as committed")
+    text = commit_message(recorded, message)
     sha = repo.commit(text)
     return Outcome(branch, sha, text.splitlines()[0], text, paths)
 
@@ -161,15 +120,15 @@ def apply_edit(
     after_text = before_text
     for path, value in edit.assignments:
         after_text = set_field(after_text, edit.env, path, value)
-    if after_text == before_text:
-        raise PromotionError(f"{edit.env} already has that value; nothing to change")
+    before = yaml.load(before_text, Loader=FastLoader)
+    changed = field_changes(before, yaml.load(after_text, Loader=FastLoader))
+    if not changed:
+        fields = ", ".join(".".join(p) for p, _ in edit.assignments)
+        raise PromotionError(f"{edit.env} already has that value of {fields}; nothing to change")
     repo.run("checkout", "--quiet", "-b", edit.branch)
     try:
         spec_path.write_text(after_text)
         spec, changes, findings = _render_and_validate(root, spec_path)
-        before = yaml.load(before_text, Loader=FastLoader)
-        after = yaml.load(after_text, Loader=FastLoader)
-        changed = field_changes(before, after)
         paths = [spec_rel] + [c.path for c in changes if c.action is not Action.IDENTICAL]
         repo.stage(paths)
         sha = repo.commit(commit_message(changed, edit.title))
@@ -179,7 +138,9 @@ def apply_edit(
         _restore(repo, original, edit.branch)
         raise
     repo.run("checkout", "--quiet", original)
-    body = pr_body(edit, changed, paths, before_spec, spec, root, findings, spec_rel, before)
+    body = pr_body(
+        PullRequestFacts(edit, changed, paths, before_spec, spec, root, findings, spec_rel, before)
+    )
     return Outcome(edit.branch, sha, edit.title, body, paths, pushed=push)
 
 
@@ -189,61 +150,6 @@ def _restore(repo: Repo, original: str, branch: str) -> None:
     repo.run("clean", "--quiet", "-fd", check=False)
     repo.run("checkout", "--quiet", "-f", original, check=False)
     repo.run("branch", "--quiet", "-D", branch, check=False)
-
-
-def pr_body(
-    edit: Edit,
-    changed: dict[str, list[str]],
-    paths: list[str],
-    before: Spec,
-    after: Spec,
-    root: Path,
-    findings: list[Finding],
-    spec_rel: str,
-    before_data: dict[str, Any],
-) -> str:
-    lines = ["### Change", ""]
-    lines += [f"- `{env}`: {change}" for env, items in changed.items() for change in items]
-    lines += ["", "### Files", "", *[f"- `{p}`" for p in paths]]
-    if edit.note:
-        lines += ["", f"Note: {edit.note}."]
-    if any(part[0] == "serving" and part[-1] in ROUTING_FIELDS for part, _ in edit.assignments):
-        old_env, new_env = before.environment(edit.env), after.environment(edit.env)
-        lines += [
-            "",
-            "### Traffic",
-            "",
-            "Share of clients with an `x-client-id`, from the serving app's own routing function:",
-            "",
-            "| | A (blue) | B (green) |",
-            "| --- | --- | --- |",
-            _traffic_row("before", old_env.serving.mode, bucket_shares(old_env, root)),
-            _traffic_row("after", new_env.serving.mode, bucket_shares(new_env, root)),
-            "",
-            f"Requests without `x-client-id` go to {new_env.serving.default_alias} "
-            f"({ALIAS_COLOURS[new_env.serving.default_alias]}).",
-        ]
-    warnings = [f for f in findings if not f.is_error]
-    lines += [
-        "",
-        "### Validation",
-        "",
-        f"`gitopsgen validate`: passed, {len(warnings)} warning(s) "
-        "(spec schema, policies, Argo CD and MetalLB schemas, Helm render, preview).",
-    ]
-    lines += [
-        "",
-        "### Roll back",
-        "",
-        f"```sh\n{edit.rollback_hint or undo_command(edit.env, before_data, edit.assignments)}\n```",
-        "",
-        f"Spec: `{spec_rel}`. Generated by `gitopsgen`.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _traffic_row(label: str, mode: str, shares: dict[str, float]) -> str:
-    return f"| {label} ({mode}) | {shares['A']:g}% | {shares['B']:g}% |"
 
 
 def promotion_edit(spec: Spec, root: Path, env: str, to: str, branch: str | None) -> Edit:
@@ -286,8 +192,8 @@ def set_edit(
     spec: Spec, env: str, assignments: list[tuple[tuple[str, ...], Any]], branch: str | None
 ) -> Edit:
     _environment(spec, env)
-    described = ", ".join(f"{'.'.join(p)}={_short(v)}" for p, v in assignments)
-    slug = "-".join(f"{p[-1]}-{_short(v)}" for p, v in assignments).lower()
+    described = ", ".join(f"{'.'.join(p)}={value_text(v)}" for p, v in assignments)
+    slug = "-".join(f"{p[-1]}-{value_text(v)}" for p, v in assignments).lower()
     slug = "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in slug)[:60]
     return Edit(
         env,
@@ -298,54 +204,25 @@ def set_edit(
     )
 
 
-def undo_command(env: str, before: dict[str, Any], assignments: Any) -> str:
-    """`gitopsgen set` with the values the environment had (defaults merged) before the edit."""
-    merged = merged_environments(before)[env]
-    parts = []
-    for path, _ in assignments:
-        value: Any = merged
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-        if value is None:
-            return f"git revert <this commit>   # {'.'.join(path)} was not set before"
-        parts.append(f"{'.'.join(path)}={scalar_text(value)}")
-    return f"gitopsgen set {env} {' '.join(parts)}   # or: git revert <this commit>"
-
-
 def _environment(spec: Spec, env: str) -> Any:
     return spec.require(env)
 
 
-def previous_alias(root: Path, spec_rel: str, env: str) -> tuple[str, str]:
-    """(alias before the environment's last promotion, that commit) from the spec's history."""
-    repo = Repo.at(root)
-    history = []
-    for sha in repo.commits_touching(spec_rel):
-        text = repo.show(sha, spec_rel)
-        try:
-            data = yaml.load(text or "", Loader=FastLoader)
-            alias = merged_environments(data)[env]["serving"]["defaultAlias"]
-        except (yaml.YAMLError, KeyError, TypeError, AttributeError):
-            continue
-        history.append((sha, alias))
-    for (sha, alias), (_, older) in zip(history, history[1:], strict=False):
-        if alias != older:
-            return older, sha
-    raise PromotionError(
-        f"nothing to roll back: the history of {spec_rel} has no earlier defaultAlias for {env}"
-    )
-
-
-def rollback_edit(root: Path, spec: Spec, spec_rel: str, env: str, branch: str | None) -> Edit:
-    current = _environment(spec, env).serving.default_alias
-    target, sha = previous_alias(root, spec_rel, env)
-    if target == current:
-        raise PromotionError(f"nothing to roll back: {env} already serves {target}")
-    edit = promotion_edit(spec, root, env, target, branch or f"rollback/{env}-{target}")
+def rollback_edit(root: Path, spec_path: Path, env: str, branch: str | None) -> Edit:
+    """The exact inverse of the latest commit reachable from HEAD that recorded a change of
+    `env` (its Gitopsgen-Change trailers), refused when the spec moved on since."""
+    recorded = last_recorded_change(Repo.at(root), env)
+    if recorded is None:
+        raise PromotionError(
+            f"nothing to roll back: no commit reachable from HEAD records a change of {env} "
+            f"(a {TRAILER} trailer, which promote, set, rollback and commit add)"
+        )
+    current = merged_environments(yaml.load(spec_path.read_text(), Loader=FastLoader))[env]
+    assignments = inverse_assignments(recorded, env, current)
     return Edit(
-        edit.env,
-        edit.assignments,
-        edit.branch,
-        f"Roll back {env} to {target} ({ALIAS_COLOURS[target]}), undoing {sha[:10]}",
-        f"gitopsgen rollback {env}",
+        env,
+        tuple(assignments),
+        branch or f"rollback/{env}-{recorded.sha[:8]}",
+        f"Roll back {env}: undo {recorded.short} ({recorded.subject})",
+        None,
     )

@@ -49,26 +49,6 @@ def test_push_lands_the_branch_in_origin(clone: Path, origin: Path, run_cli: Inv
     assert git(origin, "rev-parse", "promote/prod-A") == git(clone, "rev-parse", "promote/prod-A")
 
 
-def test_rollback_after_a_merged_promotion_and_again(clone: Path, run_cli: Invoke) -> None:
-    run_cli("rollback", "prod", "--root", clone, expect=1)  # no history yet
-    run_cli("promote", "prod", "--to", "A", "--root", clone)
-    git(clone, "merge", "--quiet", "--ff-only", "promote/prod-A")
-    result = run_cli("rollback", "prod", "--root", clone)
-    assert "Roll back prod to B (green)" in result.stdout
-    git(clone, "merge", "--quiet", "--ff-only", "rollback/prod-B")
-    assert PROD_LINE in (clone / SPEC).read_text()
-    assert "DEFAULT_ALIAS: B" in (clone / "apps/fastapi/values/prod.yaml").read_text()
-    again = run_cli("rollback", "prod", "--root", clone, "--branch", "rollback/prod-again")
-    assert "Roll back prod to A (blue)" in again.stdout  # a rollback undoes the rollback
-
-
-def test_nothing_to_roll_back_says_so(clone: Path, run_cli: Invoke) -> None:
-    before = state(clone)
-    result = run_cli("rollback", "dev", "--root", clone, expect=1)
-    assert "nothing to roll back" in result.stderr
-    assert state(clone) == before
-
-
 # a mistake in the command line is a usage error (2); a refused change is a finding (1)
 REFUSALS = [
     ("unknown env", ["promote", "staging", "--to", "A"], 2, "unknown environment 'staging'"),
@@ -167,6 +147,8 @@ def test_commit_stages_exactly_the_spec_and_rendered_files(clone: Path, run_cli:
     assert git(clone, "status", "--porcelain") == "?? scratch.txt"
     message = git(clone, "log", "-1", "--format=%B")
     assert "- dev: serving.canaryPercent 20 -> 30" in message
+    trailers = git(clone, "log", "-1", "--format=%(trailers:key=Gitopsgen-Change,valueonly)")
+    assert trailers == "dev serving.canaryPercent 20 -> 30"
 
 
 def test_commit_refuses_when_validation_fails(clone: Path, run_cli: Invoke) -> None:
