@@ -31,6 +31,7 @@ class PullRequestFacts:
     findings: list[Finding]
     spec_rel: str
     before_data: dict[str, Any]
+    objects: dict[str, list[str]]  # environment (or Argo CD) -> rendered object changes
 
 
 def pr_body(facts: PullRequestFacts) -> str:
@@ -42,6 +43,7 @@ def pr_body(facts: PullRequestFacts) -> str:
     lines += ["", "### Files", "", *[f"- `{p}`" for p in facts.paths]]
     if any(part[0] == "serving" and part[-1] in ROUTING_FIELDS for part, _ in edit.assignments):
         lines += _traffic(facts)
+    lines += _kubernetes(facts)
     warnings = [f for f in facts.findings if not f.is_error]
     lines += [
         "",
@@ -81,6 +83,25 @@ def _traffic(facts: PullRequestFacts) -> list[str]:
         "",
         f"Requests without `x-client-id` go to {default} ({ALIAS_COLOURS[default]}).",
     ]
+
+
+def _kubernetes(facts: PullRequestFacts) -> list[str]:
+    lines = [
+        "",
+        "### What Kubernetes will see",
+        "",
+        "The objects whose rendered manifests change (the chart rendered by Helm with each "
+        "environment's values, as Argo CD renders it, and the Argo CD and MetalLB documents):",
+    ]
+    if not facts.objects:
+        return [*lines, "", "No object changes."]
+    for group, changes in facts.objects.items():
+        where = ""
+        if group in facts.after.names:
+            env = facts.after.environment(group)
+            where = f" (cluster `{env.cluster.name}`, namespace `{env.namespace}`)"
+        lines += ["", f"**{group}**{where}", "", *[f"- `{c}`" for c in changes]]
+    return lines
 
 
 def _traffic_row(label: str, mode: str, shares: dict[str, float]) -> str:

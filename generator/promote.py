@@ -17,9 +17,11 @@ from generator.errors import GitopsgenError, ValidationFailed
 from generator.findings import Finding
 from generator.git import Repo
 from generator.history import inverse_assignments, last_recorded_change
+from generator.kubediff import object_changes
 from generator.model import ALIAS_COLOURS, Spec
 from generator.pipeline import render_repository
 from generator.prbody import PullRequestFacts, pr_body
+from generator.render import render_all
 from generator.simulate import bucket_shares, serves_everything
 from generator.spec import merged_environments
 from generator.spec_edit import set_field
@@ -139,7 +141,18 @@ def apply_edit(
         raise
     repo.run("checkout", "--quiet", original)
     body = pr_body(
-        PullRequestFacts(edit, changed, paths, before_spec, spec, root, findings, spec_rel, before)
+        PullRequestFacts(
+            edit,
+            changed,
+            paths,
+            before_spec,
+            spec,
+            root,
+            findings,
+            spec_rel,
+            before,
+            object_changes(root, before_spec, spec, render_all(before_spec), render_all(spec)),
+        )
     )
     return Outcome(edit.branch, sha, edit.title, body, paths, pushed=push)
 

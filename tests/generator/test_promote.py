@@ -38,8 +38,15 @@ def test_promotion_is_one_line_of_spec_plus_its_render(clone: Path, run_cli: Inv
         "| after (blue_green) | 100% | 0% |",
         "`gitopsgen validate`: passed",
         "gitopsgen set prod serving.defaultAlias=B",
+        "gitopsgen rollback prod",
     ):
         assert words in body, words
+    kubernetes = body.split("### What Kubernetes will see", 1)[1].split("###", 1)[0]
+    objects = [ln for ln in kubernetes.splitlines() if ln.startswith(("- ", "**"))]
+    assert objects == [
+        "**prod** (cluster `prod`, namespace `fastapi-prod`)",
+        "- `Deployment fastapi-prod/fastapi: env DEFAULT_ALIAS B -> A`",
+    ]
 
 
 def test_push_lands_the_branch_in_origin(clone: Path, origin: Path, run_cli: Invoke) -> None:
@@ -247,3 +254,27 @@ def test_promotion_to_an_alias_serving_every_client_in_canary_is_refused(
         "serving.defaultAlias B); nothing to promote"
     )
     assert state(clone) == before
+
+
+def test_pr_body_lists_the_rendered_objects_that_change(clone: Path, run_cli: Invoke) -> None:
+    """The chart rendered by Helm before and after: replicas and the allow-list annotation of
+    prod's objects, the MetalLB pool, and nothing of dev's."""
+    result = run_cli(
+        "set",
+        "prod",
+        "replicas=3",
+        "ingress.whitelist=[10.10.0.0/16, 10.20.0.0/16]",
+        "metallb.addresses=[10.10.100.10-10.10.100.40]",
+        "--root",
+        clone,
+    )
+    kubernetes = result.stdout.split("### What Kubernetes will see", 1)[1].split("###", 1)[0]
+    objects = [ln for ln in kubernetes.splitlines() if ln.startswith(("- ", "**"))]
+    assert objects == [
+        "**prod** (cluster `prod`, namespace `fastapi-prod`)",
+        "- `Deployment fastapi-prod/fastapi: spec.replicas 2 -> 3`",
+        "- `Ingress fastapi-prod/fastapi: metadata.annotations.nginx.ingress.kubernetes.io/"
+        "whitelist-source-range 10.10.0.0/16 -> 10.10.0.0/16,10.20.0.0/16`",
+        "- `IPAddressPool metallb-system/prod-pool: spec.addresses [10.10.100.10-10.10.100.30]"
+        " -> [10.10.100.10-10.10.100.40]`",
+    ]
