@@ -9,7 +9,7 @@ PORT ?= 8000
 MLFLOW_PORT ?= 5000
 TO ?= green
 
-.PHONY: install render validate check test lint golden serve demo bench promote clean
+.PHONY: install render validate check pr-check test lint golden serve demo bench promote clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,26 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(RENDER_STAMP)
 
 install: $(TEST_STAMP)
+
+# `make pr-check`: exactly the GitOps check of .github/workflows/gitops.yaml (a test keeps the two
+# equal), in a venv of its own holding only what rendering and validation need: no serving or
+# test extras. Where GitHub is out of reach, set GITOPSGEN_CRD_MIRROR (see `schemas fetch`).
+CHECK_VENV ?= .venv-check
+CHECK_BIN := $(CHECK_VENV)/bin
+CHECK_STAMP := $(CHECK_VENV)/.stamp-check
+TOOL_SOURCES := pyproject.toml $(shell find generator -type f -not -path '*/__pycache__/*')
+
+$(CHECK_BIN)/python:
+	$(PYTHON) -m venv $(CHECK_VENV)
+
+$(CHECK_STAMP): $(TOOL_SOURCES) | $(CHECK_BIN)/python
+	$(CHECK_BIN)/python -m pip install --quiet .
+	touch $@
+
+pr-check: $(CHECK_STAMP)
+	$(CHECK_BIN)/gitopsgen render --check
+	$(CHECK_BIN)/gitopsgen schemas fetch
+	$(CHECK_BIN)/gitopsgen validate --format github
 
 render: $(RENDER_STAMP)
 	$(BIN)/gitopsgen render
@@ -61,4 +81,4 @@ promote: $(RENDER_STAMP)
 	$(BIN)/gitopsgen promote $(ENV) --to $(TO)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECK_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -72,11 +72,21 @@ class Repo:
     def commits_touching(self, path: str) -> list[str]:
         return self.out("log", "--format=%H", "--", path).split()
 
-    def stage(self, paths: list[str]) -> None:
-        self.run("add", "--all", "--", *paths)
+    def stage(self, paths: list[str], intent_only: bool = False) -> None:
+        args = ["add", "--intent-to-add"] if intent_only else ["add", "--all"]
+        result = self.run(*args, "--", *paths, check=False)
+        if result.returncode != 0:
+            raise GitError(f"git add failed: {_reason(result)}")
 
-    def commit(self, message: str) -> str:
-        self.run("commit", "--quiet", "--no-verify", "-m", message)
+    def commit(self, message: str, only: list[str] | None = None) -> str:
+        """Commit with the repository's hooks. `only`: exactly these paths, as they are in the
+        working tree, leaving whatever else is staged staged (`git commit --only`)."""
+        args = ["commit", "--quiet", "-m", message]
+        if only is not None:
+            args += ["--only", "--", *only]
+        result = self.run(*args, check=False)
+        if result.returncode != 0:
+            raise GitError(f"git commit failed: {_reason(result)}")
         return self.head()
 
     def push(self, remote: str, branch: str) -> None:
@@ -95,3 +105,13 @@ class Repo:
             "rev-parse", "--verify", "--quiet", f"origin/{target_revision}", check=False
         )
         return remote.stdout.strip() if remote.returncode == 0 else self.head()
+
+
+def _reason(result: subprocess.CompletedProcess[str]) -> str:
+    """Git's own words, with what a hook printed; a held index.lock said plainly."""
+    text = " | ".join(
+        line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()
+    )
+    if "index.lock" in text:
+        return f"another git process holds the index lock (index.lock): {text}"
+    return text or f"exit status {result.returncode}"

@@ -12,20 +12,25 @@ from typing import Any
 
 import yaml
 
-from generator.errors import GitopsgenError, ValidationFailed
+from generator.changes import TRAILER, commit_message, field_changes, value_text
+from generator.errors import GitError, GitopsgenError, ValidationFailed
 from generator.findings import Finding
 from generator.git import Repo
+from generator.history import inverse_assignments, last_recorded_change
+from generator.kubediff import object_changes
 from generator.model import ALIAS_COLOURS, Spec
 from generator.pipeline import render_repository
-from generator.simulate import Split, simulate
+from generator.prbody import PullRequestFacts, pr_body
+from generator.render import render_all
+from generator.scratch import scratch_worktree, signals_held, signals_raise
+from generator.simulate import bucket_shares, serves_everything
 from generator.spec import merged_environments
-from generator.spec_edit import scalar_text, set_field
+from generator.spec_edit import set_field
 from generator.validate.run import ValidateOptions, validate_repository
 from generator.writer import Action, FileChange, apply_changes
 from generator.yamlsource import FastLoader
 
 ALIAS_NAMES = {"a": "A", "b": "B", "blue": "A", "green": "B"}
-ROUTING_FIELDS = {"mode", "defaultAlias", "canaryPercent", "abSplitPercent"}
 
 
 class PromotionError(GitopsgenError):
@@ -37,52 +42,6 @@ def normalise_alias(text: str) -> str:
         return ALIAS_NAMES[text.strip().lower()]
     except KeyError:
         raise PromotionError(f"unknown alias {text!r}; use A, B, blue or green") from None
-
-
-def field_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[str]]:
-    """env -> ["serving.defaultAlias A -> B", ...] between two parsed specs (defaults merged)."""
-    old = merged_environments(before) if before else {}
-    new = merged_environments(after)
-    out: dict[str, list[str]] = {}
-    for env in sorted(set(old) | set(new), key=lambda e: list(new).index(e) if e in new else 99):
-        if env not in new:
-            out[env] = ["removed"]
-        elif env not in old:
-            out[env] = ["added"]
-        else:
-            diffs = list(_leaf_diffs(old[env], new[env], ()))
-            if diffs:
-                out[env] = diffs
-    return out
-
-
-def _leaf_diffs(a: Any, b: Any, path: tuple[str, ...]) -> Any:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in list(a) + [k for k in b if k not in a]:
-            yield from _leaf_diffs(a.get(key), b.get(key), (*path, str(key)))
-    elif a != b:
-        yield f"{'.'.join(path)} {_short(a)} -> {_short(b)}"
-
-
-def _short(value: Any) -> str:
-    if value is None:
-        return "(unset)"
-    if isinstance(value, list | dict):
-        return yaml.safe_dump(value, default_flow_style=True, width=1000).strip()
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def commit_message(changes: dict[str, list[str]], title: str | None = None) -> str:
-    lines = [f"{env}: {change}" for env, items in changes.items() for change in items]
-    subject = title or (
-        "; ".join(lines[:2]) + (" ..." if len(lines) > 2 else "")
-        if lines
-        else "gitopsgen: re-render"
-    )
-    body = "\n".join(f"- {line}" for line in lines)
-    return (
-        f"{subject}\n\n{body}\n\nRendered and validated by gitopsgen.\n" if body else subject + "\n"
-    )
 
 
 @dataclass
@@ -119,21 +78,50 @@ def _reversed(changes: list[FileChange]) -> list[FileChange]:
 
 
 def commit_render(root: Path, spec_path: Path, message: str | None) -> Outcome:
-    """`gitopsgen commit`: render, validate, stage exactly the spec and rendered files, commit."""
+    """`gitopsgen commit`: render, validate, and commit exactly the spec and the rendered files
+    (`git commit --only`, hooks run): whatever else the user staged stays staged. Any failure
+    or signal puts the files and the index back as they were."""
     repo = Repo.at(root)
     branch = repo.current_branch()
     spec_rel = spec_path.resolve().relative_to(root.resolve()).as_posix()
     before_text = repo.show("HEAD", spec_rel)
     before = yaml.load(before_text, Loader=FastLoader) if before_text else None
-    _, changes, _ = _render_and_validate(root, spec_path)
-    after = yaml.load(spec_path.read_text(), Loader=FastLoader)
-    paths = [spec_rel] + [c.path for c in changes]
-    repo.stage(paths)
-    if not repo.run("diff", "--cached", "--quiet", check=False).returncode:
-        raise PromotionError("nothing to commit: the spec and the rendered files are committed")
-    text = commit_message(field_changes(before, after), message)
-    sha = repo.commit(text)
+    index = Path(repo.out("rev-parse", "--path-format=absolute", "--git-path", "index"))
+    saved_index = index.read_bytes() if index.exists() else None
+    changes: list[FileChange] = []
+    try:
+        with signals_raise():
+            _, changes, _ = _render_and_validate(root, spec_path)
+            after = yaml.load(spec_path.read_text(), Loader=FastLoader)
+            paths = _commit_paths(repo, root, [spec_rel] + [c.path for c in changes])
+            if not repo.run("diff", "--quiet", "HEAD", "--", *paths, check=False).returncode:
+                raise PromotionError(
+                    "nothing to commit: the spec and the rendered files are committed"
+                )
+            text = commit_message(field_changes(before, after), message)
+            sha = repo.commit(text, only=paths)
+    except BaseException as exc:
+        with signals_held():
+            apply_changes(root, _reversed(changes))
+            if saved_index is not None and index.read_bytes() != saved_index:
+                index.write_bytes(saved_index)
+        if isinstance(exc, GitError):
+            raise PromotionError(
+                f"nothing was committed: {exc}; the files and the index are as they were"
+            ) from exc
+        raise
     return Outcome(branch, sha, text.splitlines()[0], text, paths)
+
+
+def _commit_paths(repo: Repo, root: Path, paths: list[str]) -> list[str]:
+    """The paths a commit can name: tracked ones (a deletion) and existing ones; new files are
+    marked intent-to-add so `git commit --only` sees them, without staging their content."""
+    tracked = set(filter(None, repo.out("ls-files", "-z", "--", *paths).split("\0")))
+    usable = [p for p in paths if p in tracked or (root / p).exists()]
+    new = [p for p in usable if p not in tracked]
+    if new:
+        repo.stage(new, intent_only=True)
+    return usable
 
 
 @dataclass(frozen=True)
@@ -143,119 +131,108 @@ class Edit:
     branch: str
     title: str
     rollback_hint: str | None  # None: the command that sets the old values back
+    note: str | None = None  # said on stderr and in the pull request's Change section
 
 
 def apply_edit(
     root: Path, spec_path: Path, edit: Edit, before_spec: Spec, push: bool, remote: str
 ) -> Outcome:
-    """On a clean tree: a new branch with one commit that edits the spec and re-renders.
-    `before_spec` is the spec as loaded now (the caller has it already)."""
+    """A new branch with one commit that edits the spec and re-renders, built in a temporary
+    worktree from HEAD: the user's branch, index and files are never touched, hooks run, and
+    any failure or signal leaves no branch behind. `before_spec` is the spec as loaded now."""
     repo = Repo.at(root)
-    repo.require_clean()
     original = repo.current_branch()
     if repo.branch_exists(edit.branch):
         raise PromotionError(f"branch {edit.branch!r} already exists; delete it or pass --branch")
+    top = Path(repo.out("rev-parse", "--show-toplevel")).resolve()
+    inner = root.resolve().relative_to(top)
     spec_rel = spec_path.resolve().relative_to(root.resolve()).as_posix()
+    _require_committed(repo, (inner / spec_rel).as_posix(), edit)
     before_text = spec_path.read_text()
     after_text = before_text
     for path, value in edit.assignments:
         after_text = set_field(after_text, edit.env, path, value)
-    if after_text == before_text:
-        raise PromotionError(f"{edit.env} already has that value; nothing to change")
-    repo.run("checkout", "--quiet", "-b", edit.branch)
+    before = yaml.load(before_text, Loader=FastLoader)
+    changed = field_changes(before, yaml.load(after_text, Loader=FastLoader))
+    if not changed:
+        raise PromotionError(
+            f"{edit.env} already has that value of {_fields(edit)}; nothing to change"
+        )
     try:
-        spec_path.write_text(after_text)
-        spec, changes, findings = _render_and_validate(root, spec_path)
-        before = yaml.load(before_text, Loader=FastLoader)
-        after = yaml.load(after_text, Loader=FastLoader)
-        changed = field_changes(before, after)
-        paths = [spec_rel] + [c.path for c in changes if c.action is not Action.IDENTICAL]
-        repo.stage(paths)
-        sha = repo.commit(commit_message(changed, edit.title))
-        if push:
-            repo.push(remote, edit.branch)
-    except BaseException:
-        _restore(repo, original, edit.branch)
-        raise
-    repo.run("checkout", "--quiet", original)
-    body = pr_body(edit, changed, paths, before_spec, spec, root, findings, spec_rel, before)
+        with signals_raise(), scratch_worktree(repo, edit.branch, f"{edit.title!r}") as folder:
+            work = folder / inner
+            (work / spec_rel).write_text(after_text)
+            spec, changes, findings = _render_and_validate(work, work / spec_rel)
+            paths = [spec_rel] + [c.path for c in changes if c.action is not Action.IDENTICAL]
+            scratch = Repo(work)
+            scratch.stage(paths)
+            sha = scratch.commit(commit_message(changed, edit.title))
+            if push:
+                scratch.push(remote, edit.branch)
+            objects = object_changes(
+                work, before_spec, spec, render_all(before_spec), render_all(spec)
+            )
+    except GitError as exc:
+        raise PromotionError(
+            f"{edit.env} {_fields(edit)} not changed: {exc}; the repository is as it was "
+            f"(branch {original})"
+        ) from exc
+    body = pr_body(
+        PullRequestFacts(
+            edit, changed, paths, before_spec, spec, root, findings, spec_rel, before, objects
+        )
+    )
     return Outcome(edit.branch, sha, edit.title, body, paths, pushed=push)
 
 
-def _restore(repo: Repo, original: str, branch: str) -> None:
-    """Back to exactly where we were: the original branch, a clean tree, no new branch."""
-    repo.run("reset", "--quiet", "--hard", "HEAD", check=False)
-    repo.run("clean", "--quiet", "-fd", check=False)
-    repo.run("checkout", "--quiet", "-f", original, check=False)
-    repo.run("branch", "--quiet", "-D", branch, check=False)
+def _fields(edit: Edit) -> str:
+    return ", ".join(".".join(p) for p, _ in edit.assignments)
 
 
-def pr_body(
-    edit: Edit,
-    changed: dict[str, list[str]],
-    paths: list[str],
-    before: Spec,
-    after: Spec,
-    root: Path,
-    findings: list[Finding],
-    spec_rel: str,
-    before_data: dict[str, Any],
-) -> str:
-    lines = ["### Change", ""]
-    lines += [f"- `{env}`: {change}" for env, items in changed.items() for change in items]
-    lines += ["", "### Files", "", *[f"- `{p}`" for p in paths]]
-    if any(part[0] == "serving" and part[-1] in ROUTING_FIELDS for part, _ in edit.assignments):
-        old = simulate(before.environment(edit.env), root)
-        new = simulate(after.environment(edit.env), root)
-        lines += [
-            "",
-            "### Traffic",
-            "",
-            "| | A (blue) | B (green) |",
-            "| --- | --- | --- |",
-            _traffic_row("before", old),
-            _traffic_row("after", new),
-            "",
-            f"Requests without `x-client-id` go to {new.default_alias} "
-            f"({ALIAS_COLOURS[new.default_alias]}).",
-        ]
-    warnings = [f for f in findings if not f.is_error]
-    lines += [
-        "",
-        "### Validation",
-        "",
-        f"`gitopsgen validate`: passed, {len(warnings)} warning(s) "
-        "(spec schema, policies, Argo CD and MetalLB schemas, Helm render, preview).",
-    ]
-    lines += [
-        "",
-        "### Roll back",
-        "",
-        f"```sh\n{edit.rollback_hint or undo_command(edit.env, before_data, edit.assignments)}\n```",
-        "",
-        f"Spec: `{spec_rel}`. Generated by `gitopsgen`.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _traffic_row(label: str, split: Split) -> str:
-    return f"| {label} ({split.mode}) | {split.shares['A']:.1f}% | {split.shares['B']:.1f}% |"
-
-
-def promotion_edit(spec: Spec, env: str, to: str, branch: str | None) -> Edit:
-    current = _environment(spec, env).serving.default_alias
-    alias = normalise_alias(to)
-    if alias == current:
+def _require_committed(repo: Repo, spec_rel: str, edit: Edit) -> None:
+    """The promotion starts from HEAD: the spec must be as committed, or the user's edits
+    would silently not be part of it. Everything else the user has is left alone."""
+    dirty = repo.run("status", "--porcelain", "--", f":(top){spec_rel}").stdout.strip()
+    if dirty:
         raise PromotionError(
-            f"{env} already serves {alias} ({ALIAS_COLOURS[alias]}); nothing to promote"
+            f"{edit.env} {_fields(edit)} not changed: {spec_rel} has uncommitted changes and "
+            "the promotion starts from HEAD; commit or stash them first"
         )
-    title = f"Promote {env} to {alias} ({ALIAS_COLOURS[alias]}): defaultAlias {current} -> {alias}"
+
+
+def promotion_edit(spec: Spec, root: Path, env: str, to: str, branch: str | None) -> Edit:
+    """`promote ENV --to X`: X serves all traffic once merged. In canary or ab_test that means
+    completing the rollout too: serving.mode becomes blue_green."""
+    environment = _environment(spec, env)
+    serving = environment.serving
+    alias = normalise_alias(to)
+    colour = f"{alias} ({ALIAS_COLOURS[alias]})"
+    if serves_everything(environment, root, alias):
+        raise PromotionError(
+            f"{env} already serves all traffic from {colour} (serving.mode {serving.mode}, "
+            f"serving.defaultAlias {serving.default_alias}); nothing to promote"
+        )
+    assignments: list[tuple[tuple[str, ...], Any]] = []
+    described = []
+    if serving.default_alias != alias:
+        assignments.append((("serving", "defaultAlias"), alias))
+        described.append(f"defaultAlias {serving.default_alias} -> {alias}")
+    note = None
+    if serving.mode != "blue_green":
+        assignments.append((("serving", "mode"), "blue_green"))
+        described.append(f"mode {serving.mode} -> blue_green")
+        share = bucket_shares(environment, root)[alias]
+        note = (
+            f"{colour} serves {share:g}% of {env}'s clients now (serving.mode {serving.mode}); "
+            f"this promotion sets serving.mode blue_green, so it serves all of them once merged"
+        )
     return Edit(
         env,
-        ((("serving", "defaultAlias"), alias),),
+        tuple(assignments),
         branch or f"promote/{env}-{alias}",
-        title,
-        f"gitopsgen promote {env} --to {current}   # or: gitopsgen rollback {env}",
+        f"Promote {env} to {colour}: {', '.join(described)}",
+        None,
+        note,
     )
 
 
@@ -263,8 +240,8 @@ def set_edit(
     spec: Spec, env: str, assignments: list[tuple[tuple[str, ...], Any]], branch: str | None
 ) -> Edit:
     _environment(spec, env)
-    described = ", ".join(f"{'.'.join(p)}={_short(v)}" for p, v in assignments)
-    slug = "-".join(f"{p[-1]}-{_short(v)}" for p, v in assignments).lower()
+    described = ", ".join(f"{'.'.join(p)}={value_text(v)}" for p, v in assignments)
+    slug = "-".join(f"{p[-1]}-{value_text(v)}" for p, v in assignments).lower()
     slug = "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in slug)[:60]
     return Edit(
         env,
@@ -275,54 +252,25 @@ def set_edit(
     )
 
 
-def undo_command(env: str, before: dict[str, Any], assignments: Any) -> str:
-    """`gitopsgen set` with the values the environment had (defaults merged) before the edit."""
-    merged = merged_environments(before)[env]
-    parts = []
-    for path, _ in assignments:
-        value: Any = merged
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-        if value is None:
-            return f"git revert <this commit>   # {'.'.join(path)} was not set before"
-        parts.append(f"{'.'.join(path)}={scalar_text(value)}")
-    return f"gitopsgen set {env} {' '.join(parts)}   # or: git revert <this commit>"
-
-
 def _environment(spec: Spec, env: str) -> Any:
     return spec.require(env)
 
 
-def previous_alias(root: Path, spec_rel: str, env: str) -> tuple[str, str]:
-    """(alias before the environment's last promotion, that commit) from the spec's history."""
-    repo = Repo.at(root)
-    history = []
-    for sha in repo.commits_touching(spec_rel):
-        text = repo.show(sha, spec_rel)
-        try:
-            data = yaml.load(text or "", Loader=FastLoader)
-            alias = merged_environments(data)[env]["serving"]["defaultAlias"]
-        except (yaml.YAMLError, KeyError, TypeError, AttributeError):
-            continue
-        history.append((sha, alias))
-    for (sha, alias), (_, older) in zip(history, history[1:], strict=False):
-        if alias != older:
-            return older, sha
-    raise PromotionError(
-        f"nothing to roll back: the history of {spec_rel} has no earlier defaultAlias for {env}"
-    )
-
-
-def rollback_edit(root: Path, spec: Spec, spec_rel: str, env: str, branch: str | None) -> Edit:
-    current = _environment(spec, env).serving.default_alias
-    target, sha = previous_alias(root, spec_rel, env)
-    if target == current:
-        raise PromotionError(f"nothing to roll back: {env} already serves {target}")
-    edit = promotion_edit(spec, env, target, branch or f"rollback/{env}-{target}")
+def rollback_edit(root: Path, spec_path: Path, env: str, branch: str | None) -> Edit:
+    """The exact inverse of the latest commit reachable from HEAD that recorded a change of
+    `env` (its Gitopsgen-Change trailers), refused when the spec moved on since."""
+    recorded = last_recorded_change(Repo.at(root), env)
+    if recorded is None:
+        raise PromotionError(
+            f"nothing to roll back: no commit reachable from HEAD records a change of {env} "
+            f"(a {TRAILER} trailer, which promote, set, rollback and commit add)"
+        )
+    current = merged_environments(yaml.load(spec_path.read_text(), Loader=FastLoader))[env]
+    assignments = inverse_assignments(recorded, env, current)
     return Edit(
-        edit.env,
-        edit.assignments,
-        edit.branch,
-        f"Roll back {env} to {target} ({ALIAS_COLOURS[target]}), undoing {sha[:10]}",
-        f"gitopsgen rollback {env}",
+        env,
+        tuple(assignments),
+        branch or f"rollback/{env}-{recorded.sha[:8]}",
+        f"Roll back {env}: undo {recorded.short} ({recorded.subject})",
+        None,
     )

@@ -56,3 +56,27 @@ def simulate(
     return Split(
         env.name, s.mode, s.default_alias, clients, shares, {cid: route(cid) for cid in client_ids}
     )
+
+
+def bucket_shares(env: Environment, root: Path) -> dict[str, float]:
+    """The exact share of clients (with an id) each alias serves: one client id per bucket of
+    the serving app's own `client_bucket`, routed by its own `choose_alias`. Buckets are equally
+    likely, so 100 representatives give the share exactly (canary 10% is 90/10, not 89.8/10.2)."""
+    routing = load_routing(root)
+    s = env.serving
+    representatives: dict[int, str] = {}
+    index = 0
+    while len(representatives) < 100:
+        cid = f"client-{index}"
+        representatives.setdefault(routing.client_bucket(cid), cid)
+        index += 1
+    counts = Counter(
+        routing.choose_alias(s.mode, s.default_alias, s.canary_percent, s.ab_split_percent, cid)
+        for cid in representatives.values()
+    )
+    return {alias: float(counts[alias]) for alias in ("A", "B")}
+
+
+def serves_everything(env: Environment, root: Path, alias: str) -> bool:
+    """Every client, with an id or without, is served by `alias`."""
+    return env.serving.default_alias == alias and bucket_shares(env, root)[alias] == 100.0

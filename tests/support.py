@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,24 +16,11 @@ SPEC = "environments/environments.yaml"
 Invoke = Callable[..., Result]
 
 
-def copy_repository(dest: Path) -> Path:
-    """The parts of this repository a render and a validate read, and what they write."""
-    for part in (
-        "environments",
-        "apps/fastapi/chart",
-        "apps/fastapi/values",
-        "applicationsets",
-        "bootstrap",
-        "metallb",
-    ):
-        shutil.copytree(REPO / part, dest / part)
-    # the serving app's routing function, which `simulate` and promotion bodies load
-    (dest / "apps/fastapi/app").mkdir(parents=True)
-    shutil.copy2(REPO / "apps/fastapi/app/routing.py", dest / "apps/fastapi/app/routing.py")
-    return dest
-
-
 FROZEN = REPO / "tests" / "generator" / "golden" / "shipped-spec"
+# The spec this repository shipped with, frozen. Tests that need particular values (an alias,
+# a line number, an allow-list) read this, never the live environments/environments.yaml, which
+# every promotion changes; only properties of any valid spec are checked on the live one.
+FROZEN_SPEC_TEXT = (FROZEN / "spec.yaml").read_text()
 
 
 def frozen_repository(dest: Path) -> Path:
@@ -54,3 +42,32 @@ def snapshot(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def git_repository(root: Path, origin: Path) -> Path:
+    """`root` committed on main as one commit, pushed to the bare `origin`."""
+    (root / ".gitignore").write_text(".venv/\n")
+    git(root, "init", "--quiet", "-b", "main")
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "-m", "initial")
+    git(root, "remote", "add", "origin", str(origin))
+    git(root, "push", "--quiet", "origin", "main")
+    return root
+
+
+def state(root: Path) -> tuple[str, str, str, str, dict[str, bytes]]:
+    """Everything a refusal must leave as it was: status, branches, HEAD, index, files."""
+    files = {k: v for k, v in snapshot(root).items() if not k.startswith(".git/")}
+    return (
+        git(root, "status", "--porcelain", "--untracked-files=all"),
+        git(root, "branch", "--list"),
+        git(root, "rev-parse", "HEAD"),
+        git(root, "ls-files", "--stage"),
+        files,
+    )

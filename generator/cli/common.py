@@ -33,6 +33,7 @@ EXIT_CODES = (
         "usage or environment: a wrong option or argument, an unknown environment, an "
         "unreadable file, a cluster or server that cannot be reached, an internal error",
     ),
+    (130, "interrupted by SIGINT (143: SIGTERM); a promotion or commit under way was undone"),
 )
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES)
 
@@ -98,7 +99,12 @@ def find_root(start: Path) -> Path:
 
 def resolve_paths(root: Path | None, spec: Path | None) -> tuple[Path, Path]:
     """(repository root, spec path) from the options, the root found from the current folder."""
+    from generator.scratch import recover_at
+
     base = root.resolve() if root is not None else find_root(Path.cwd())
+    recovered = recover_at(base)
+    if recovered:
+        click.echo(f"note: {recovered}", err=True)
     return base, (spec if spec is not None else base / SPEC_RELATIVE)
 
 

@@ -61,6 +61,8 @@ def run_edit(
 
     base, spec_path, current = load_for_environment(root, spec, environment)
     edit = build(base, spec_path, current)
+    if edit.note:
+        click.echo(f"note: {edit.note}", err=True)
     outcome = apply_edit(base, spec_path, edit, current, push, remote)
     click.echo(
         f"created branch {outcome.branch} with commit {outcome.commit[:12]}"
@@ -127,7 +129,7 @@ def promote(
         push,
         remote,
         open_pr,
-        lambda _base, _path, current: promotion_edit(current, environment, to, branch),
+        lambda base, _path, current: promotion_edit(current, base, environment, to, branch),
     )
 
 
@@ -185,12 +187,11 @@ def rollback(
     spec: Path | None,
     root: Path | None,
 ) -> None:
-    """Back to the alias ENVIRONMENT had before its last promotion (from the spec's history)."""
+    """Undo ENVIRONMENT's last recorded change (promote, set, rollback or commit) exactly."""
     from generator.promote import rollback_edit
 
-    def build(base: Path, spec_path: Path, current: Spec) -> Edit:
-        spec_rel = spec_path.resolve().relative_to(base).as_posix()
-        return rollback_edit(base, current, spec_rel, environment, branch)
+    def build(base: Path, spec_path: Path, _current: Spec) -> Edit:
+        return rollback_edit(base, spec_path, environment, branch)
 
     run_edit(root, spec, environment, push, remote, open_pr, build)
 

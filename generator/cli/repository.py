@@ -156,7 +156,9 @@ def schemas() -> None:
     "--mirror",
     default=None,
     metavar="URL",
-    help="Fetch from a mirror holding argo-cd/ and metallb/ instead of GitHub.",
+    envvar="GITOPSGEN_CRD_MIRROR",
+    help="Fetch from a mirror holding argo-cd/ and metallb/ instead of GitHub "
+    "(also GITOPSGEN_CRD_MIRROR).",
 )
 @reports_errors
 def schemas_fetch(dest: Path | None, mirror: str | None) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import cli
-from tests.support import Invoke, copy_repository
+from tests.support import Invoke, frozen_repository, git_repository
 
 
 @pytest.fixture
@@ -29,4 +30,34 @@ def run_cli() -> Invoke:
 
 @pytest.fixture
 def tmp_repo(tmp_path: Path) -> Path:
-    return copy_repository(tmp_path / "repo")
+    """A repository made of the frozen shipped spec, its rendered files and the chart."""
+    return frozen_repository(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def frozen_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One frozen repository for tests that only read it."""
+    return frozen_repository(tmp_path_factory.mktemp("frozen") / "repo")
+
+
+@pytest.fixture
+def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Git sees none of the developer's or the machine's configuration."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{var}_NAME", "Test Engineer")
+        monkeypatch.setenv(f"GIT_{var}_EMAIL", "test@example.org")
+
+
+@pytest.fixture
+def origin(tmp_path: Path, isolated_git: None) -> Path:  # noqa: ARG001
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(bare)], check=True)
+    return bare
+
+
+@pytest.fixture
+def clone(tmp_path: Path, origin: Path) -> Path:
+    """A git repository of the frozen spec on main, with a bare `origin`."""
+    return git_repository(frozen_repository(tmp_path / "clone"), origin)

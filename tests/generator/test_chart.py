@@ -11,17 +11,19 @@ import pytest
 import yaml
 
 from generator.render.values import WHITELIST_ANNOTATION, app_environment
-from generator.spec import load_spec
+from generator.spec import parse_spec
 from generator.validate.kube import DEFAULT_KUBE_VERSION, kube_validator
-from tests.support import REPO, SPEC
+from tests.support import FROZEN, FROZEN_SPEC_TEXT, REPO, SPEC
 
 CHART = REPO / "apps/fastapi/chart"
-SPEC_MODEL, _ = load_spec(REPO / SPEC, REPO)
+SPEC_MODEL, _ = parse_spec(FROZEN_SPEC_TEXT, SPEC)
 ENVS = SPEC_MODEL.names
 
 
 def values_of(env: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((REPO / f"apps/fastapi/values/{env}.yaml").read_text())
+    loaded: dict[str, Any] = yaml.safe_load(
+        (FROZEN / f"expected/apps/fastapi/values/{env}.yaml").read_text()
+    )
     return loaded
 
 

@@ -104,7 +104,7 @@ def test_every_help_shows_an_example_and_the_exit_codes(name: str) -> None:
 
 def test_readme_exit_code_table_is_the_cli_table() -> None:
     readme = (REPO / "README.md").read_text()
-    rows = re.findall(r"^\| `(\d)` \| (.+?) \|$", readme, re.MULTILINE)
+    rows = re.findall(r"^\| `(\d+)` \| (.+?) \|$", readme, re.MULTILINE)
     assert [(int(code), text) for code, text in rows] == list(EXIT_CODES)
 
 

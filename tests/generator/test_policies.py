@@ -9,9 +9,9 @@ import pytest
 from generator.findings import Finding
 from generator.spec import parse_spec
 from generator.validate.policies import POLICIES, check_spec_policies
-from tests.support import SPEC
+from tests.support import FROZEN_SPEC_TEXT, SPEC
 
-BASE = (Path(__file__).resolve().parents[2] / SPEC).read_text()
+BASE = FROZEN_SPEC_TEXT
 PROD_WHITELIST = "whitelist: [10.10.0.0/16]"
 PROD_POOL = "addresses: [10.10.100.10-10.10.100.30]"
 DEV_CLUSTER = "cluster: {name: in-cluster, server: https://kubernetes.default.svc}"

@@ -16,9 +16,9 @@ def apps_of(text: str) -> dict[str, dict[str, Any]]:
 
 
 def test_preview_prints_the_applications_argo_cd_will_create(
-    repo_root: Path, run_cli: Invoke
+    frozen_root: Path, run_cli: Invoke
 ) -> None:
-    apps = apps_of(run_cli("preview", "--root", repo_root).stdout)
+    apps = apps_of(run_cli("preview", "--root", frozen_root).stdout)
     assert sorted(apps) == ["fastapi-dev", "fastapi-prod", "metallb-dev", "metallb-prod"]
     prod = apps["fastapi-prod"]["spec"]
     assert prod["destination"] == {
@@ -30,22 +30,22 @@ def test_preview_prints_the_applications_argo_cd_will_create(
     assert apps["metallb-dev"]["spec"]["source"]["path"] == "metallb/dev"
 
 
-def test_preview_one_environment(repo_root: Path, run_cli: Invoke) -> None:
-    apps = apps_of(run_cli("preview", "dev", "--root", repo_root).stdout)
+def test_preview_one_environment(frozen_root: Path, run_cli: Invoke) -> None:
+    apps = apps_of(run_cli("preview", "dev", "--root", frozen_root).stdout)
     assert sorted(apps) == ["fastapi-dev", "metallb-dev"]
-    run_cli("preview", "nope", "--root", repo_root, expect=2)
+    run_cli("preview", "nope", "--root", frozen_root, expect=2)
 
 
-def test_template_patch_turns_automated_sync_off(repo_root: Path) -> None:
-    appset = yaml.safe_load((repo_root / "applicationsets/fastapi.yaml").read_text())
+def test_template_patch_turns_automated_sync_off(frozen_root: Path) -> None:
+    appset = yaml.safe_load((frozen_root / "applicationsets/fastapi.yaml").read_text())
     appset["spec"]["generators"][0]["list"]["elements"][1]["automated"] = "false"
     apps = preview_applicationset(appset, "applicationsets/fastapi.yaml").applications
     assert "automated" in apps[0]["spec"]["syncPolicy"]
     assert "automated" not in apps[1]["spec"]["syncPolicy"]
 
 
-def test_missing_key_and_removed_function_are_errors(repo_root: Path) -> None:
-    appset = yaml.safe_load((repo_root / "applicationsets/fastapi.yaml").read_text())
+def test_missing_key_and_removed_function_are_errors(frozen_root: Path) -> None:
+    appset = yaml.safe_load((frozen_root / "applicationsets/fastapi.yaml").read_text())
     appset["spec"]["template"]["metadata"]["name"] = '{{ .envv }}-{{ env "HOME" }}'
     found = preview_applicationset(appset, "applicationsets/fastapi.yaml").findings
     messages = " ".join(f.message for f in found)
@@ -54,8 +54,8 @@ def test_missing_key_and_removed_function_are_errors(repo_root: Path) -> None:
     assert {f.id for f in found} == {"GG306"}
 
 
-def test_sprig_functions_render_for_real(repo_root: Path) -> None:
-    appset = yaml.safe_load((repo_root / "applicationsets/fastapi.yaml").read_text())
+def test_sprig_functions_render_for_real(frozen_root: Path) -> None:
+    appset = yaml.safe_load((frozen_root / "applicationsets/fastapi.yaml").read_text())
     appset["spec"]["template"]["metadata"]["name"] = '{{ .env | upper | printf "%s-x" }}'
     apps = preview_applicationset(appset, "x").applications
     assert [a["metadata"]["name"] for a in apps] == ["DEV-x", "PROD-x"]

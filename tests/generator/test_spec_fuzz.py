@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -14,10 +13,9 @@ from generator.errors import GitopsgenError, SpecError
 from generator.render import render_all
 from generator.spec import parse_spec
 from generator.validate.policies import check_spec_policies
+from tests.support import FROZEN_SPEC_TEXT
 
-BASE = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "environments/environments.yaml").read_text()
-)
+BASE = yaml.safe_load(FROZEN_SPEC_TEXT)
 
 scalars = st.one_of(
     st.none(),

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from tests.support import REPO, Invoke
+from tests.support import Invoke, frozen_repository
 
 pytest.importorskip("kubernetes", reason="the status extra is not installed")
 
@@ -143,6 +143,12 @@ def kubeconfig(tmp_path: Path, server: str) -> Path:
     return path
 
 
+def frozen_at(tmp_path: Path) -> Path:
+    """The frozen shipped spec and its render: the recordings were made against it."""
+    root = tmp_path / "frozen"
+    return root if root.exists() else frozen_repository(root)
+
+
 def status(run_cli: Invoke, config: Path, *args: str, expect: int) -> Any:
     return run_cli(
         "status",
@@ -150,7 +156,7 @@ def status(run_cli: Invoke, config: Path, *args: str, expect: int) -> Any:
         "--kubeconfig",
         config,
         "--root",
-        REPO,
+        frozen_at(config.parent),
         "--request-timeout",
         "1",
         expect=expect,
@@ -262,7 +268,7 @@ def wait(
         "--kubeconfig",
         kubeconfig(tmp_path, api.url),
         "--root",
-        REPO,
+        frozen_at(tmp_path),
         expect=expect,
     )
 
@@ -308,12 +314,12 @@ def test_environment_on_its_own_cluster_is_read_through_its_context(
 ) -> None:
     """Argo CD's Applications on one cluster (--context), the workload on the environment's own
     (cluster.kubeContext): two servers, one kubeconfig."""
-    from tests.support import copy_repository
+    from tests.support import frozen_repository
 
     everything = routes()
     argo_only = {p: v for p, v in everything.items() if "argoproj.io" in p}
     workload_only = {p: v for p, v in everything.items() if "argoproj.io" not in p}
-    root = copy_repository(tmp_path / "repo")
+    root = frozen_repository(tmp_path / "repo")
     spec = root / "environments/environments.yaml"
     spec.write_text(
         spec.read_text().replace(
