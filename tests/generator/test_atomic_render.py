@@ -20,7 +20,7 @@ import pytest
 
 from generator.journal import KILL_HOOK, TXN_DIR
 from generator.render.jinja import HEADER_MARK
-from tests.support import SPEC, Invoke, copy_repository, snapshot
+from tests.support import SPEC, Invoke, frozen_repository, snapshot
 
 QA = (
     "  qa:\n"
@@ -36,7 +36,7 @@ ORPHAN = "metallb/old/ipaddresspool.yaml"
 
 def _changed_repository(dest: Path) -> Path:
     """A repository whose render creates, updates and deletes files."""
-    root = copy_repository(dest)
+    root = frozen_repository(dest)
     spec = root / SPEC
     spec.write_text(spec.read_text().replace("canaryPercent: 20}", "canaryPercent: 30}") + QA)
     (root / ORPHAN).parent.mkdir()

@@ -50,8 +50,8 @@ GITOPS_CHECK = [
 ]
 
 
-def workflow(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((REPO / ".github/workflows" / name).read_text())
+def workflow(name: str) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load((REPO / ".github/workflows" / name).read_text())
     return loaded
 
 

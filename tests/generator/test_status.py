@@ -242,11 +242,11 @@ def test_unreachable_cluster_exits_2_with_the_reason(
 
 
 def test_without_any_kubeconfig_the_paths_tried_are_listed(
-    tmp_path: Path, run_cli: Invoke, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, run_cli: Invoke, monkeypatch: pytest.MonkeyPatch, frozen_root: Path
 ) -> None:
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "nowhere"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    result = run_cli("status", "prod", "--root", REPO, expect=2)
+    result = run_cli("status", "prod", "--root", frozen_root, expect=2)
     assert (
         f"no kubeconfig found (tried {tmp_path / 'nowhere'}) and not running inside a cluster"
         in (result.stderr)
@@ -358,11 +358,13 @@ def test_environment_on_its_own_cluster_is_read_through_its_context(
             }
 
 
-def test_without_the_kubernetes_client_status_says_how_to_get_it(tmp_path: Path) -> None:
+def test_without_the_kubernetes_client_status_says_how_to_get_it(
+    tmp_path: Path, frozen_root: Path
+) -> None:
     # as after `make render`, which installs the tool without the status extra
     code = "import sys; sys.modules['kubernetes'] = None; from generator.cli import main; main()"
     result = subprocess.run(
-        [sys.executable, "-c", code, "status", "prod", "--root", str(REPO)],
+        [sys.executable, "-c", code, "status", "prod", "--root", str(frozen_root)],
         capture_output=True,
         text=True,
         check=False,
