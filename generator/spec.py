@@ -30,6 +30,7 @@ SCHEMA_IDS = {
     "enum": "GG007",
     "pattern": "GG008",
     "other": "GG009",
+    "alias-limit": "GG010",
 }
 _RANGE_KEYWORDS = {
     "minimum",
@@ -139,7 +140,7 @@ def _build_spec(data: dict[str, Any], display: str) -> Spec:
 def _schema_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
     validator, _ = _validators()
     for error in validator.iter_errors(doc.data):
-        yield from _error_findings(error, (), doc, display, ())
+        yield from _error_findings(error, (), doc, display)
 
 
 def _resolved_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
@@ -147,7 +148,30 @@ def _resolved_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
     for name, env in merged_environments(doc.data).items():
         prefix: tuple[PathPart, ...] = ("environments", name)
         for error in validator.iter_errors(env):
-            yield from _error_findings(error, prefix, doc, display, ("defaults",))
+            yield from _error_findings(error, prefix, doc, display)
+    yield from _image_findings(doc, display)
+
+
+def _image_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
+    """The image repository may be set in `app.image` or per environment, but somewhere."""
+    app = doc.data.get("app")
+    app_image = app.get("image") if isinstance(app, dict) else None
+    if not isinstance(app_image, dict) or "repository" in app_image:
+        return  # set, or the schema reports what is wrong with app.image
+    lacking = [
+        name
+        for name, env in merged_environments(doc.data).items()
+        if not (isinstance(env.get("image"), dict) and "repository" in env["image"])
+    ]
+    if lacking:
+        yield _finding_at(
+            doc,
+            display,
+            ("app", "image", "repository"),
+            "required",
+            "'repository' is required: set it in app.image (or as image.repository in "
+            f"{', '.join(lacking)})",
+        )
 
 
 def _error_findings(
@@ -155,11 +179,10 @@ def _error_findings(
     prefix: tuple[PathPart, ...],
     doc: SourceDocument,
     display: str,
-    fallback: tuple[PathPart, ...],
 ) -> Iterator[Finding]:
     if error.validator in ("if", "then", "allOf", "anyOf", "oneOf") and error.context:
         for sub in error.context:
-            yield from _error_findings(sub, prefix, doc, display, fallback)
+            yield from _error_findings(sub, prefix, doc, display)
         return
     inner = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -170,9 +193,9 @@ def _error_findings(
                 doc,
                 display,
                 (*prefix, *inner, key),
-                fallback,
                 "additionalProperties",
-                f"unknown field {key!r}{_did_you_mean(key, allowed)}",
+                f"unknown field {key!r}{_did_you_mean(str(key), allowed)}",
+                at_key=True,
             )
         return
     if "propertyNames" in error.absolute_schema_path:
@@ -180,35 +203,61 @@ def _error_findings(
             doc,
             display,
             (*prefix, *inner, str(error.instance)),
-            fallback,
             "pattern",
             f"{error.instance!r} is not a valid name: use lowercase letters, digits "
             "and '-' (a DNS label)",
+            at_key=True,
         )
         return
     if error.validator == "required":
         message = str(error.message).replace("is a required property", "is required")
     else:
         message = _short_message(error)
-    yield _finding_at(doc, display, (*prefix, *inner), fallback, _kind_of(error), message)
+    yield _finding_at(doc, display, (*prefix, *inner), _kind_of(error), message)
 
 
 def _finding_at(
     doc: SourceDocument,
     display: str,
     path: tuple[PathPart, ...],
-    fallback: tuple[PathPart, ...],
     kind: str,
     message: str,
+    *,
+    at_key: bool = False,
 ) -> Finding:
-    where = path
-    if fallback and not doc.has_path(path) and len(path) > 2:
-        # A merged value that came from `defaults`: point there when it exists.
-        from_defaults = (*fallback, *path[2:])
-        if doc.has_path(from_defaults):
-            where = from_defaults
-    pos = doc.position_of(where)
+    """A finding at `path`, located where its value is written (a key's own name: at the key)."""
+    where = written_at(doc, path)
+    pos = doc.key_position_of(where) if at_key else doc.position_of(where)
     return _finding(display, pos.line, pos.column, kind, format_path(path), message)
+
+
+def written_at(doc: SourceDocument, path: tuple[PathPart, ...]) -> tuple[PathPart, ...]:
+    """Where a value of a merged environment is written: the environment, else `defaults`, else
+    (for the image) `app.image`. A value written nowhere points at the nearest place it could be
+    written: the candidate of which most exists."""
+    if len(path) < 2 or path[0] != "environments":
+        return path
+    rest = path[2:]
+    candidates = [path, ("defaults", *rest)]
+    if rest[:1] == ("image",):
+        candidates.append(("app", *rest))
+    for candidate in candidates:
+        if doc.has_path(candidate):
+            return candidate
+    prefix = {c: len(c) - len(rest) for c in candidates}
+    return max(
+        candidates,
+        key=lambda c: (
+            doc.existing_depth(c) - prefix[c] if doc.existing_depth(c) >= prefix[c] else -1
+        ),
+    )
+
+
+_HINTS = {
+    "syntax": "fix the YAML at this place; the rest of the file is checked once it parses",
+    "duplicate-key": "keep one of the two entries",
+    "alias-limit": "write the values out where they are used",
+}
 
 
 def _finding(display: str, line: int, column: int, kind: str, path: str, message: str) -> Finding:
@@ -220,7 +269,7 @@ def _finding(display: str, line: int, column: int, kind: str, path: str, message
         Severity.ERROR,
         path,
         message,
-        "see the spec reference in README.md",
+        _HINTS.get(kind, "see the spec reference in README.md"),
     )
 
 

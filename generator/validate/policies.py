@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from generator.findings import Finding, Severity
 from generator.model import Environment, Spec
+from generator.spec import written_at
 from generator.yamlsource import PathPart, SourceDocument, format_path
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -91,12 +92,7 @@ class SpecLocator:
         hint: str,
         severity: Severity | None = None,
     ) -> Finding:
-        where = path
-        if path[:1] == ("environments",) and not self.doc.has_path(path):
-            from_defaults = ("defaults", *path[2:])
-            if self.doc.has_path(from_defaults):
-                where = from_defaults
-        pos = self.doc.position_of(where)
+        pos = self.doc.position_of(written_at(self.doc, path))
         return Finding(
             self.spec.source,
             pos.line,

@@ -22,8 +22,9 @@ from generator.findings import Finding, Severity
 from generator.spec import deep_merge
 from generator.yamlsource import FastLoader, PathPart
 
-_MARK = "@@gitopsgen-leaf-{}@@"
-_MARK_RE = re.compile(r"@@gitopsgen-leaf-(\d+)@@")
+# Each rendered string starts with this, so Helm never drops an empty one; it is outside the
+# template, so no value can change or imitate it.
+_LEAD = "|"
 _ACTION = re.compile(r"{{(.*?)}}", re.S)
 _FIELD = re.compile(r"(?<![\w)\]$])\.([A-Za-z_]\w*)")
 _REMOVED_FUNCTIONS = ("env", "expandenv", "getHostByName")
@@ -75,7 +76,10 @@ def _removed_functions(text: str) -> list[str]:
 def render_go_templates(
     templates: list[list[str]], elements: list[dict[str, Any]]
 ) -> list[list[str]]:
-    """templates[i][j] rendered with elements[i] as `.`, all in one Helm render."""
+    """templates[i][j] rendered with elements[i] as `.`, all in one Helm render.
+
+    Every string is a template file of its own: no marker joins them, so no value in the spec
+    can shift one string's output into another's."""
     import helm_python as helm
 
     with tempfile.TemporaryDirectory(prefix="gitopsgen-preview-") as tmp:
@@ -83,16 +87,15 @@ def render_go_templates(
         (chart_dir / "templates").mkdir()
         (chart_dir / "Chart.yaml").write_text("apiVersion: v2\nname: preview\nversion: 0.0.0\n")
         for i, leaves in enumerate(templates):
-            body = "".join(_MARK.format(j) + leaf for j, leaf in enumerate(leaves))
-            (chart_dir / "templates" / f"e{i}.txt").write_text(
-                f"{{{{- with index .Values.elements {i} }}}}{body}{{{{- end }}}}"
-            )
+            for j, leaf in enumerate(leaves):
+                (chart_dir / "templates" / f"e{i}-{j}.txt").write_text(
+                    f"{_LEAD}{{{{- with index .Values.elements {i} }}}}{leaf}{{{{ end }}}}"
+                )
         rendered = helm.Chart.load(chart_dir).render({"elements": elements})
-    out = []
-    for i, leaves in enumerate(templates):
-        parts = _MARK_RE.split(rendered[f"preview/templates/e{i}.txt"])
-        out.append([parts[2 * j + 2] for j in range(len(leaves))])
-    return out
+    return [
+        [rendered[f"preview/templates/e{i}-{j}.txt"][len(_LEAD) :] for j in range(len(leaves))]
+        for i, leaves in enumerate(templates)
+    ]
 
 
 def preview_applicationset(appset: dict[str, Any], file: str) -> Preview:
