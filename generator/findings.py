@@ -24,6 +24,7 @@ class Finding:
     path: str
     message: str
     hint: str = ""
+    cause: str = ""  # a check not run: the error it waits for, e.g. `GG102 at spec.yaml:36`
 
     @property
     def is_error(self) -> bool:
@@ -38,7 +39,7 @@ class Finding:
         return f"{self.location()}:{field} {self.message}"
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "id": self.id,
             "severity": self.severity.value,
             "file": self.file,
@@ -48,3 +49,6 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
+        if self.cause:
+            out["cause"] = self.cause
+        return out

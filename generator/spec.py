@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from generator.errors import SpecError, SpecUnreadable
 from generator.findings import Finding, Severity
-from generator.model import Spec, build_environment
+from generator.model import Environment, Spec, build_environment
 from generator.yamlsource import PathPart, SourceDocument, format_path, load_document
 
 DEFAULT_SPEC = Path("environments/environments.yaml")
@@ -64,6 +65,30 @@ def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
     return Draft202012Validator(schema), Draft202012Validator(resolved)
 
 
+@cache
+def _environment_validator() -> Draft202012Validator:
+    """One environment after `defaults` are merged in: its fields and what it must have."""
+    schema = spec_schema()
+    return Draft202012Validator(
+        {
+            "$schema": schema["$schema"],
+            "$defs": schema["$defs"],
+            "allOf": [
+                {"$ref": "#/$defs/environmentFields"},
+                {"$ref": "#/$defs/resolvedEnvironment"},
+            ],
+        }
+    )
+
+
+@cache
+def _name_validator() -> Draft202012Validator:
+    schema = spec_schema()
+    return Draft202012Validator(
+        {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/dnsLabel"}
+    )
+
+
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Mappings merge key by key; anything else (lists included) is replaced."""
     out = dict(base)
@@ -77,16 +102,45 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 def load_spec(path: Path, root: Path) -> tuple[Spec, SourceDocument]:
     """Read and check the spec file; raise SpecError with every problem found."""
+    return parse_spec(*read_spec_text(path, root))
+
+
+def read_spec_text(path: Path, root: Path) -> tuple[str, str]:
+    """(text, path for messages); SpecUnreadable when the file cannot be read."""
     display = _display_path(path, root)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise SpecUnreadable(f"cannot read spec {display}: {reason}") from exc
-    return parse_spec(text, display)
+    return text, display
 
 
 def parse_spec(text: str, display: str) -> tuple[Spec, SourceDocument]:
+    reading = read_spec(text, display)
+    if reading.findings or reading.spec is None:
+        raise SpecError(reading.findings)
+    return reading.spec, reading.document
+
+
+@dataclass(frozen=True)
+class SpecReading:
+    """What the schema says about a spec, and the parts of it that can still be checked.
+
+    `spec` holds the environments the schema accepted (all of them when `findings` is empty);
+    `broken` names each left-out environment with the error that keeps it out; `global_error`
+    is an error outside environments and defaults, which keeps anything from being rendered.
+    `spec` is None only when the file is not a mapping of environments at all."""
+
+    document: SourceDocument
+    findings: list[Finding]
+    spec: Spec | None
+    broken: dict[str, Finding] = field(default_factory=dict)
+    global_error: Finding | None = None
+
+
+def read_spec(text: str, display: str) -> SpecReading:
+    """The schema's findings and the accepted parts of the spec; never raises on bad input."""
     doc, problems = load_document(text)
     findings = [
         _finding(
@@ -97,13 +151,84 @@ def parse_spec(text: str, display: str) -> tuple[Spec, SourceDocument]:
     if doc.node is None or not isinstance(doc.data, dict):
         if not findings:
             findings.append(_finding(display, 1, 1, "type", "", "the spec must be a YAML mapping"))
-        raise SpecError(findings)
+        return SpecReading(doc, findings, None, {}, findings[0])
     findings.extend(_schema_findings(doc, display))
     if _mergeable(doc.data):
         findings.extend(_resolved_findings(doc, display))
-    if findings:
-        raise SpecError(sorted(findings))
-    return _build_spec(doc.data, display), doc
+    findings = sorted(set(findings))
+    global_error = next((f for f in findings if _is_global(f)), None)
+    if problems or not _mergeable(doc.data):
+        first = findings[0] if findings else None
+        return SpecReading(doc, findings, None, {}, global_error or first)
+    app_image = _app_image(doc.data, findings)
+    broken = _broken_environments(doc, display, findings, app_image)
+    envs = tuple(
+        build_environment(name, env, app_image)
+        for name, env in merged_environments(doc.data).items()
+        if name not in broken
+    )
+    return SpecReading(doc, findings, _lenient_spec(doc.data, display, envs), broken, global_error)
+
+
+def _is_global(finding: Finding) -> bool:
+    return not finding.path.startswith(("environments", "defaults", "app.image"))
+
+
+def _broken_environments(
+    doc: SourceDocument, display: str, findings: list[Finding], app_image: dict[str, Any]
+) -> dict[str, Finding]:
+    """Each environment the schema does not accept, with the first error that says why."""
+    validator = _environment_validator()
+    names = _name_validator()
+    image_errors = [f for f in findings if f.path.startswith("app.image")]
+    app_errors = [f for f in findings if f.path.startswith("app") or _is_global(f)]
+    broken: dict[str, Finding] = {}
+    for name, env in merged_environments(doc.data).items():
+        where: tuple[PathPart, ...] = ("environments", name)
+        if not names.is_valid(name):
+            broken[name] = _finding_at(doc, display, where, "pattern", "not a valid name")
+            continue
+        error = next(iter(sorted(validator.iter_errors(env), key=str)), None)
+        if error is not None:
+            broken[name] = next(_error_findings(error, where, doc, display))
+            continue
+        own = set(env.get("image") or {})
+        if "repository" not in {*app_image, *own}:
+            broken[name] = (app_errors or findings)[0]
+            continue
+        for finding in image_errors:
+            # app.image.<field> is broken: an environment that sets <field> itself is not
+            needed = set(finding.path.split(".")[2:3]) or {"repository", "tag"}
+            if not needed <= own:
+                broken[name] = finding
+                break
+    return broken
+
+
+def _app_image(data: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+    image = (data.get("app") or {}).get("image") if isinstance(data.get("app"), dict) else None
+    if not isinstance(image, dict) or any(f.path.startswith("app.image") for f in findings):
+        return {}
+    return image
+
+
+def _lenient_spec(data: dict[str, Any], display: str, envs: tuple[Environment, ...]) -> Spec:
+    """The spec's own fields where they are well-formed, else empty (policies skip them)."""
+
+    def text(section: str, key: str, default: str = "") -> str:
+        part = data.get(section)
+        value = part.get(key, default) if isinstance(part, dict) else default
+        return value if isinstance(value, str) else ""
+
+    return Spec(
+        source=display,
+        repo_url=text("repo", "url"),
+        target_revision=text("repo", "targetRevision", "main"),
+        argocd_namespace=text("argocd", "namespace", "argocd"),
+        project=text("argocd", "project"),
+        app_name=text("app", "name"),
+        environments=envs,
+    )
 
 
 def _mergeable(data: dict[str, Any]) -> bool:
@@ -119,22 +244,6 @@ def _mergeable(data: dict[str, Any]) -> bool:
 def merged_environments(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     defaults = data.get("defaults") or {}
     return {name: deep_merge(defaults, env or {}) for name, env in data["environments"].items()}
-
-
-def _build_spec(data: dict[str, Any], display: str) -> Spec:
-    argocd = data["argocd"]
-    envs = merged_environments(data)
-    return Spec(
-        source=display,
-        repo_url=data["repo"]["url"],
-        target_revision=data["repo"].get("targetRevision", "main"),
-        argocd_namespace=argocd.get("namespace", "argocd"),
-        project=argocd["project"],
-        app_name=data["app"]["name"],
-        environments=tuple(
-            build_environment(name, env, data["app"]["image"]) for name, env in envs.items()
-        ),
-    )
 
 
 def _schema_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:

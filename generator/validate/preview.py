@@ -162,15 +162,20 @@ def _finding(file: str, path: str, message: str) -> Finding:
     )
 
 
-def check_paths(app: dict[str, Any], root: Path, file: str) -> Iterator[Finding]:
-    """The chart path and value files of a previewed Application exist inside the repository."""
+def check_paths(
+    app: dict[str, Any], root: Path, file: str, rendered: set[str] | None = None
+) -> Iterator[Finding]:
+    """The chart path and value files of a previewed Application exist inside the repository
+    (or are among the `rendered` paths, relative to the root, that a render writes)."""
     name = (app.get("metadata") or {}).get("name", "?")
     source = (app.get("spec") or {}).get("source") or {}
     path = source.get("path")
     if not isinstance(path, str):
         return
     base = (root / path).resolve()
-    if not _inside(base, root) or not base.is_dir():
+    folder = f"{path.strip('/')}/"
+    present = base.is_dir() or any(r.startswith(folder) for r in rendered or set())
+    if not _inside(base, root) or not present:
         yield _path_finding(
             file, name, "spec.source.path", f"{path!r} is not a folder of the repository"
         )
@@ -184,13 +189,17 @@ def check_paths(app: dict[str, Any], root: Path, file: str) -> Iterator[Finding]
                 f"spec.source.helm.valueFiles[{index}]",
                 f"{value_file!r} points outside the repository",
             )
-        elif not target.is_file():
+        elif not target.is_file() and not _is_rendered(target, root, rendered or set()):
             yield _path_finding(
                 file,
                 name,
                 f"spec.source.helm.valueFiles[{index}]",
                 f"{value_file!r} does not exist (resolved against {path})",
             )
+
+
+def _is_rendered(target: Path, root: Path, rendered: set[str]) -> bool:
+    return target.relative_to(root.resolve()).as_posix() in rendered
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.errors import SpecError
 from generator.findings import Finding, Severity
 from generator.model import Spec
+from generator.pipeline import CheckedSpec, check_spec
 from generator.render import render_all
 from generator.render.values import VALUES_DIR
-from generator.spec import load_spec
 from generator.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
 from generator.validate.documents import (
     DocumentRef,
@@ -22,12 +21,12 @@ from generator.validate.documents import (
 )
 from generator.validate.helm import check_chart
 from generator.validate.kube import DEFAULT_KUBE_VERSION, resolve_version
-from generator.validate.policies import check_spec_policies
 from generator.validate.preview import Preview, check_paths, preview_applicationset
 from generator.validate.rendered import LoadedFile, check_rendered_policies
 from generator.writer import Action, FileChange, plan_changes
 from generator.yamlsource import SourceDocument, load_documents
 
+NOT_RUN_ID = "GG011"
 DRIFT_IDS = {Action.UPDATE: "GG201", Action.CREATE: "GG202", Action.DELETE: "GG203"}
 
 
@@ -58,22 +57,60 @@ def build_schema_set(kube_version: str, crd_dirs: list[Path]) -> SchemaSet:
 
 
 def validate_repository(options: ValidateOptions) -> list[Finding]:
+    """Every finding that is a cause. Where the spec has errors, the checks they would only echo
+    (drift, and the Helm render and preview of the environments they break) are not run; a
+    GG011 note at the error says which checks, so the summary can count them."""
     schemas = build_schema_set(options.kube_version, options.crd_dirs)
-    findings: list[Finding] = []
-    try:
-        spec, doc = load_spec(options.spec_path, options.root)
-    except SpecError as exc:
-        findings.extend(exc.findings)
+    checked = check_spec(options.spec_path, options.root)
+    findings: list[Finding] = list(checked.findings)
+    subset = checked.renderable()
+    if not checked.errors and subset is not None:
+        findings.extend(_check_rendered(subset, options.root, schemas, drift=True))
     else:
-        findings.extend(check_spec_policies(spec, doc))
-        findings.extend(_check_rendered(spec, options.root, schemas))
+        findings.extend(not_run_notes(checked))
+        if subset is not None:
+            findings.extend(_check_rendered(subset, options.root, schemas, drift=False))
     findings.extend(check_paths_given(options.extra_paths, options.root, schemas))
     return sorted(set(findings))
 
 
-def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Finding]:
+def not_run_notes(checked: CheckedSpec) -> Iterator[Finding]:
+    """One GG011 note per check not run, at the error that is the reason."""
+    first = checked.errors[0] if checked.errors else None
+    if first is None:
+        return
+    yield _not_run(first, "drift check of the rendered files (GG201-GG203)", "the spec")
+    cause = checked.reading.global_error
+    if cause is not None:
+        yield _not_run(cause, "Helm render and preview of every environment", "the spec")
+        return
+    for name, error in sorted(checked.broken.items()):
+        yield _not_run(
+            error, f"Helm render (GG303/GG304) and preview (GG306/GG307) of {name}", name
+        )
+
+
+def _not_run(cause: Finding, what: str, where: str) -> Finding:
+    return Finding(
+        cause.file,
+        cause.line,
+        cause.column,
+        NOT_RUN_ID,
+        Severity.SKIPPED,
+        cause.path,
+        f"{what} not run: {where} has an error ({cause.id} at line {cause.line}); "
+        "its findings would follow from it",
+        "fix the error; the check runs again then",
+        cause=f"{cause.id} at {cause.location()}",
+    )
+
+
+def _check_rendered(
+    spec: Spec, root: Path, schemas: SchemaSet, *, drift: bool
+) -> Iterator[Finding]:
     files = render_all(spec)
-    yield from drift_findings(plan_changes(root, files))
+    if drift:
+        yield from drift_findings(plan_changes(root, files))
     loaded: list[LoadedFile] = []
     for path, text in files.items():
         if path.startswith(VALUES_DIR + "/"):
@@ -87,17 +124,25 @@ def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Find
         for doc in docs:
             if isinstance(doc.data, dict) and doc.data.get("kind") == "ApplicationSet":
                 yield from check_preview(
-                    preview_applicationset(doc.data, path), root, path, schemas
+                    preview_applicationset(doc.data, path), root, path, schemas, set(files)
                 )
 
 
-def check_preview(preview: Preview, root: Path, file: str, schemas: SchemaSet) -> Iterator[Finding]:
+def check_preview(
+    preview: Preview,
+    root: Path,
+    file: str,
+    schemas: SchemaSet,
+    rendered: set[str] | None = None,
+) -> Iterator[Finding]:
+    """The previewed Applications; a value file the render produces counts as present (if it
+    is not on disk yet, that is drift, reported once as GG202)."""
     yield from preview.findings
     for app in preview.applications:
         name = app["metadata"].get("name", "?")
         ref = DocumentRef(file, label=f"preview {name}")
         yield from check_document(SourceDocument(app, None), ref, schemas)
-        yield from check_paths(app, root, file)
+        yield from check_paths(app, root, file, rendered or set())
 
 
 def drift_findings(changes: list[FileChange]) -> Iterator[Finding]:
