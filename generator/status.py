@@ -17,7 +17,6 @@ from generator.errors import GitopsgenError
 from generator.model import Environment, Spec
 from generator.render.values import WHITELIST_ANNOTATION, app_environment
 
-RELEASE = "fastapi"  # the Helm release name the ApplicationSet sets
 WATCHED_ENV = ("DEFAULT_ALIAS", "ALIAS_SELECTION_MODE", "CANARY_PERCENT")
 
 
@@ -154,13 +153,16 @@ def read_application(api: Any, namespace: str, name: str, timeout: float) -> App
     )
 
 
-def _release_object(list_namespaced: Callable[..., Any], env: Environment, timeout: float) -> Any:
-    """The first object of the release in the environment's namespace (found by its label)."""
+def _release_object(
+    list_namespaced: Callable[..., Any], release: str, env: Environment, timeout: float
+) -> Any:
+    """The first object of the release in the environment's namespace (found by its label).
+    The release is named after `app.name`, as the ApplicationSet's `releaseName` is."""
     found = _call(
         list_namespaced,
         timeout,
         env.namespace,
-        label_selector=f"app.kubernetes.io/instance={RELEASE}",
+        label_selector=f"app.kubernetes.io/instance={release}",
     )
     return found.items[0] if found is not None and found.items else None
 
@@ -216,14 +218,15 @@ def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) 
     return checks
 
 
-def app_names(env: Environment) -> list[str]:
-    return [f"{RELEASE}-{env.name}", f"metallb-{env.name}"]
+def app_names(spec: Spec, env: Environment) -> list[str]:
+    """The Applications the ApplicationSets create for the environment (`<app.name>-<env>`)."""
+    return [f"{spec.app_name}-{env.name}", f"metallb-{env.name}"]
 
 
 def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvStatus:
     argo = clusters.client()
     result = EnvStatus(env.name)
-    for name in app_names(env):
+    for name in app_names(spec, env):
         app = read_application(argo, spec.argocd_namespace, name, clusters.timeout)
         if app is None:
             result.checks.append(_check(env.name, f"{name} sync", "Synced", None))
@@ -235,10 +238,13 @@ def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvS
 
     workload = clusters.client(env.cluster.kube_context) if env.cluster.kube_context else argo
     deployment = _release_object(
-        client.AppsV1Api(workload).list_namespaced_deployment, env, clusters.timeout
+        client.AppsV1Api(workload).list_namespaced_deployment, spec.app_name, env, clusters.timeout
     )
     ingress = _release_object(
-        client.NetworkingV1Api(workload).list_namespaced_ingress, env, clusters.timeout
+        client.NetworkingV1Api(workload).list_namespaced_ingress,
+        spec.app_name,
+        env,
+        clusters.timeout,
     )
     result.checks.extend(
         workload_checks(env, deployment, ingress, _pool(workload, env, clusters.timeout))
@@ -300,14 +306,14 @@ def wait_for(
             a
             for a in (
                 read_application(argo, spec.argocd_namespace, n, clusters.timeout)
-                for n in app_names(env)
+                for n in app_names(spec, env)
             )
             if a is not None
         ]
         progress(apps)
         if any(a.health == "Degraded" for a in apps):
             return WaitResult(False, apps, "an Application is Degraded")
-        if len(apps) == len(app_names(env)) and all(
+        if len(apps) == len(app_names(spec, env)) and all(
             a.settled and a.revision.startswith(revision) for a in apps
         ):
             return WaitResult(True, apps, "Synced and Healthy")

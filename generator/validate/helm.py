@@ -47,14 +47,16 @@ def load_chart(root: Path) -> Any:
         )
 
 
-def render_chart(chart: Any, env: Environment, values_text: str, namespace: str) -> ChartRender:
+def render_chart(
+    chart: Any, env: Environment, values_text: str, namespace: str, release: str
+) -> ChartRender:
     """Render the chart with the environment's values; Helm's own errors become findings."""
     import helm_python as helm
 
     values_file = values_path(env.name)
     values = yaml.load(values_text, Loader=FastLoader) or {}
     try:
-        rendered = chart.render(values, name=_release_name(), namespace=namespace, is_install=True)
+        rendered = chart.render(values, name=release, namespace=namespace, is_install=True)
     except helm.HelmValuesError as exc:
         return ChartRender(env.name, {}, [_values_finding(values_file, values_text, str(exc))])
     except helm.HelmError as exc:
@@ -80,10 +82,6 @@ def render_chart(chart: Any, env: Environment, values_text: str, namespace: str)
         if not name.endswith("NOTES.txt")
     }
     return ChartRender(env.name, manifests, [])
-
-
-def _release_name() -> str:
-    return "fastapi"
 
 
 def _first_lines(text: str, count: int = 6) -> str:
@@ -120,7 +118,8 @@ def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSe
     findings: list[Finding] = []
     for env in spec.environments:
         values_text = files[values_path(env.name)]
-        result = render_chart(chart, env, values_text, env.namespace)
+        # the release is named as the ApplicationSet's releaseName: app.name
+        result = render_chart(chart, env, values_text, env.namespace, spec.app_name)
         findings.extend(result.findings)
         parsed: list[dict[str, Any]] = []
         for template, text in result.manifests.items():

@@ -164,3 +164,16 @@ def test_yaml_syntax_errors_say_what_is_wrong(
     assert words in str(found[0]["message"]), found[0]["message"]
     assert "README" not in str(found[0]["hint"])
     assert "while scanning" not in json.dumps(found)
+
+
+def test_helm_release_is_named_after_app_name(repo: Path, run_cli: Invoke) -> None:
+    edit_spec(repo, "  name: fastapi\n", "  name: model-api\n")
+    edit_spec(
+        repo,
+        "  secrets: {name: fastapi-secrets}",
+        "  secrets: {name: fastapi-secrets}\n  helmValues:\n    podSecurityContext: {runAsUser: root}",
+    )
+    run_cli("render", "--root", repo)
+    found = validate_json(run_cli, repo)
+    resources = {str(f["message"]).split(":")[0] for f in found if f["id"] == "GG304"}
+    assert resources == {"Deployment/model-api-fastapi"}, found  # the chart's fullname
