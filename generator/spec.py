@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from generator.errors import SpecError, SpecUnreadable
-from generator.findings import Finding, Severity
+from generator.findings import Finding, build_finding
 from generator.model import Environment, Spec, build_environment
 from generator.yamlsource import PathPart, SourceDocument, format_path, load_document
 
@@ -370,16 +370,8 @@ _HINTS = {
 
 
 def _finding(display: str, line: int, column: int, kind: str, path: str, message: str) -> Finding:
-    return Finding(
-        display,
-        line,
-        column,
-        SCHEMA_IDS[kind],
-        Severity.ERROR,
-        path,
-        message,
-        _HINTS.get(kind, "see the spec reference in README.md"),
-    )
+    hint = _HINTS.get(kind, "see the spec reference in README.md")
+    return build_finding(SCHEMA_IDS[kind], display, line, column, path, message, hint)
 
 
 def _kind_of(error: ValidationError) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from generator.findings import Finding, Severity
+from generator.findings import Finding, build_finding
 from generator.spec import deep_merge
 from generator.yamlsource import FastLoader, PathPart
 
@@ -157,9 +157,7 @@ def _template_problems(
 
 
 def _finding(file: str, path: str, message: str) -> Finding:
-    return Finding(
-        file, 1, 0, "GG306", Severity.ERROR, path, message, "fix the ApplicationSet template"
-    )
+    return build_finding("GG306", file, 1, 0, path, message, "fix the ApplicationSet template")
 
 
 def check_paths(
@@ -207,12 +205,11 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def _path_finding(file: str, app: str, path: str, message: str) -> Finding:
-    return Finding(
+    return build_finding(
+        "GG307",
         file,
         1,
         0,
-        "GG307",
-        Severity.ERROR,
         f"{app}: {path}",
         message,
         "render the missing file or fix the path in the ApplicationSet",

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.findings import Finding, Severity
+from generator.findings import Finding, build_finding
 from generator.model import Spec
 from generator.pipeline import CheckedSpec, check_spec
 from generator.render import render_all
@@ -91,12 +91,11 @@ def not_run_notes(checked: CheckedSpec) -> Iterator[Finding]:
 
 
 def _not_run(cause: Finding, what: str, where: str) -> Finding:
-    return Finding(
+    return build_finding(
+        NOT_RUN_ID,
         cause.file,
         cause.line,
         cause.column,
-        NOT_RUN_ID,
-        Severity.SKIPPED,
         cause.path,
         f"{what} not run: {where} has an error ({cause.id} at line {cause.line}); "
         "its findings would follow from it",
@@ -154,12 +153,11 @@ def drift_findings(changes: list[FileChange]) -> Iterator[Finding]:
             Action.CREATE: "is missing: the spec renders it",
             Action.DELETE: "is no longer rendered from the spec",
         }[change.action]
-        yield Finding(
+        yield build_finding(
+            DRIFT_IDS[change.action],
             change.path,
             1,
             0,
-            DRIFT_IDS[change.action],
-            Severity.ERROR,
             "",
             f"{change.path} {message}",
             "run `make render` and commit the result",
@@ -184,7 +182,7 @@ def check_paths_given(paths: list[Path], root: Path, schemas: SchemaSet) -> Iter
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            yield Finding(display, 1, 0, "GG309", Severity.ERROR, "", f"cannot read: {exc}", "")
+            yield build_finding("GG309", display, 1, 0, "", f"cannot read: {exc}")
             continue
         docs, problems = load_documents(text)
         yield from (
