@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from generator.errors import SpecError, SpecUnreadable
 from generator.findings import Finding, build_finding
-from generator.model import Environment, Spec, build_environment
+from generator.model import Spec, build_environment, build_spec
 from generator.yamlsource import PathPart, SourceDocument, format_path, load_document
 
 DEFAULT_SPEC = Path("environments/environments.yaml")
@@ -167,7 +167,7 @@ def read_spec(text: str, display: str) -> SpecReading:
         for name, env in merged_environments(doc.data).items()
         if name not in broken
     )
-    return SpecReading(doc, findings, _lenient_spec(doc.data, display, envs), broken, global_error)
+    return SpecReading(doc, findings, build_spec(doc.data, display, envs), broken, global_error)
 
 
 def _is_global(finding: Finding) -> bool:
@@ -210,25 +210,6 @@ def _app_image(data: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
     if not isinstance(image, dict) or any(f.path.startswith("app.image") for f in findings):
         return {}
     return image
-
-
-def _lenient_spec(data: dict[str, Any], display: str, envs: tuple[Environment, ...]) -> Spec:
-    """The spec's own fields where they are well-formed, else empty (policies skip them)."""
-
-    def text(section: str, key: str, default: str = "") -> str:
-        part = data.get(section)
-        value = part.get(key, default) if isinstance(part, dict) else default
-        return value if isinstance(value, str) else ""
-
-    return Spec(
-        source=display,
-        repo_url=text("repo", "url"),
-        target_revision=text("repo", "targetRevision", "main"),
-        argocd_namespace=text("argocd", "namespace", "argocd"),
-        project=text("argocd", "project"),
-        app_name=text("app", "name"),
-        environments=envs,
-    )
 
 
 def _mergeable(data: dict[str, Any]) -> bool:

@@ -22,8 +22,9 @@ from generator.findings import Finding, build_finding
 from generator.spec import deep_merge
 from generator.yamlsource import FastLoader, PathPart
 
-# Each rendered string starts with this, so Helm never drops an empty one; it is outside the
-# template, so no value can change or imitate it.
+_MARK = "@@gitopsgen-leaf-{}@@"
+_MARK_RE = re.compile(r"@@gitopsgen-leaf-(\d+)@@")
+# A file rendered on its own starts with this, so Helm never drops an empty one.
 _LEAD = "|"
 _ACTION = re.compile(r"{{(.*?)}}", re.S)
 _FIELD = re.compile(r"(?<![\w)\]$])\.([A-Za-z_]\w*)")
@@ -78,24 +79,45 @@ def render_go_templates(
 ) -> list[list[str]]:
     """templates[i][j] rendered with elements[i] as `.`, all in one Helm render.
 
-    Every string is a template file of its own: no marker joins them, so no value in the spec
-    can shift one string's output into another's."""
+    An element's strings are joined in one template file by numbered markers and split apart
+    after rendering. A value (or a template) could print a marker itself, so each split is
+    checked: unless exactly the markers 0..n-1 came back, in order, that element's strings are
+    rendered again one file each, where nothing joins them (slower, always right)."""
+    files = {
+        f"e{i}.txt": _with_element(
+            i, "".join(_MARK.format(j) + leaf for j, leaf in enumerate(leaves))
+        )
+        for i, leaves in enumerate(templates)
+    }
+    rendered = _render_files(files, elements)
+    out: list[list[str]] = []
+    for i, leaves in enumerate(templates):
+        parts = _MARK_RE.split(rendered[f"e{i}.txt"])
+        if parts[1::2] == [str(j) for j in range(len(leaves))] and parts[0] == "":
+            out.append(parts[2::2])
+            continue
+        single = {f"e{i}-{j}.txt": _LEAD + _with_element(i, leaf) for j, leaf in enumerate(leaves)}
+        again = _render_files(single, elements)
+        out.append([again[f"e{i}-{j}.txt"][len(_LEAD) :] for j in range(len(leaves))])
+    return out
+
+
+def _with_element(index: int, body: str) -> str:
+    return f"{{{{- with index .Values.elements {index} }}}}{body}{{{{ end }}}}"
+
+
+def _render_files(files: dict[str, str], elements: list[dict[str, Any]]) -> dict[str, str]:
+    """Template files rendered by Helm's Go text/template with Sprig; name -> text."""
     import helm_python as helm
 
     with tempfile.TemporaryDirectory(prefix="gitopsgen-preview-") as tmp:
         chart_dir = Path(tmp)
         (chart_dir / "templates").mkdir()
         (chart_dir / "Chart.yaml").write_text("apiVersion: v2\nname: preview\nversion: 0.0.0\n")
-        for i, leaves in enumerate(templates):
-            for j, leaf in enumerate(leaves):
-                (chart_dir / "templates" / f"e{i}-{j}.txt").write_text(
-                    f"{_LEAD}{{{{- with index .Values.elements {i} }}}}{leaf}{{{{ end }}}}"
-                )
+        for name, text in files.items():
+            (chart_dir / "templates" / name).write_text(text)
         rendered = helm.Chart.load(chart_dir).render({"elements": elements})
-    return [
-        [rendered[f"preview/templates/e{i}-{j}.txt"][len(_LEAD) :] for j in range(len(leaves))]
-        for i, leaves in enumerate(templates)
-    ]
+    return {name: rendered[f"preview/templates/{name}"] for name in files}
 
 
 def preview_applicationset(appset: dict[str, Any], file: str) -> Preview:
