@@ -1,4 +1,7 @@
-"""Findings: what a check says about a place in a file. Shared by every stage."""
+"""Findings: what a check says about a place in a file. Shared by every stage.
+
+`REGISTRY` is the one list of finding ids, with their severity and what each checks; README's
+tables are tested against it. `build_finding` is the one way to make a finding."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ class Finding:
     path: str
     message: str
     hint: str = ""
+    cause: str = ""  # a check not run: the error it waits for, e.g. `GG102 at spec.yaml:36`
 
     @property
     def is_error(self) -> bool:
@@ -38,7 +42,7 @@ class Finding:
         return f"{self.location()}:{field} {self.message}"
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "id": self.id,
             "severity": self.severity.value,
             "file": self.file,
@@ -48,3 +52,99 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
+        if self.cause:
+            out["cause"] = self.cause
+        return out
+
+
+@dataclass(frozen=True)
+class Check:
+    """A finding id: its default severity and the rule it reports."""
+
+    id: str
+    severity: Severity
+    summary: str
+
+
+_E, _W, _S = Severity.ERROR, Severity.WARNING, Severity.SKIPPED
+
+REGISTRY: dict[str, Check] = {
+    c.id: c
+    for c in (
+        # the spec: YAML and its JSON Schema
+        Check("GG001", _E, "the spec is valid YAML of plain data"),
+        Check("GG002", _E, "no key appears twice in a mapping"),
+        Check("GG003", _E, "no unknown field"),
+        Check("GG004", _E, "required fields are present"),
+        Check("GG005", _E, "values have the right type"),
+        Check("GG006", _E, "numbers, lengths and counts are within range"),
+        Check("GG007", _E, "values are one of the allowed ones"),
+        Check("GG008", _E, "values match their pattern"),
+        Check("GG009", _E, "any other schema rule"),
+        Check("GG010", _E, "aliases and nesting stay within limits (no 'billion laughs')"),
+        Check("GG011", _S, "a check not run because of an error it would only echo"),
+        # policies
+        Check("GG101", _E, "production-like environments need a non-empty ingress allow-list"),
+        Check("GG102", _E, "0.0.0.0/0 or ::/0 in an allow-list needs ingress.allowPublic: true"),
+        Check("GG103", _E, "every allow-list entry is a CIDR without host bits set"),
+        Check("GG104", _E, "every MetalLB address is a CIDR or a first-last range of one family"),
+        Check("GG105", _E, "MetalLB pools of environments sharing a cluster do not overlap"),
+        Check("GG106", _E, "namespaces are unique per cluster"),
+        Check("GG107", _E, "ingress hosts are unique"),
+        Check("GG108", _E, "every L2Advertisement names pools that exist"),
+        Check("GG109", _E, "MetalLB annotations use metallb.io/, not metallb.universe.tf/"),
+        Check("GG110", _E, "the MLflow tracking URI is an http(s) URL"),
+        Check("GG111", _E, "the image tag is pinned; a warning outside production-like ones"),
+        Check("GG112", _E, "no secret values in the spec or rendered files"),
+        Check("GG113", _W, "several replicas with a ReadWriteOnce log volume"),
+        Check("GG114", _E, "the AppProject is not `default`"),
+        # GG12x: where our own schemas (GG301) are deliberately stricter than the API
+        # server; strictness.DELIBERATE maps each such place to one of these
+        Check("GG120", _E, "an IPAddressPool has at least one non-empty address"),
+        Check("GG121", _E, "an Application has a source (source, sources or sourceHydrator)"),
+        Check("GG122", _E, "an Application's destination names a server or a name"),
+        Check(
+            "GG123",
+            _E,
+            "ApplicationSet goTemplateOptions are missingkey=error|zero|default|invalid",
+        ),
+        Check(
+            "GG140", _E, "helmValues.env does not set a name the chart, the spec or the Secret owns"
+        ),
+        Check("GG141", _E, "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`"),
+        # drift
+        Check("GG201", _E, "a rendered file is stale"),
+        Check("GG202", _E, "a rendered file is missing"),
+        Check("GG203", _E, "a file is no longer rendered from the spec"),
+        Check("GG204", _E, "a file in a rendered folder is not rendered by gitopsgen"),
+        Check("GG205", _E, "a symlink or special file sits where rendered files live"),
+        # rendered documents, Helm, preview, extra paths
+        Check("GG301", _E, "Argo CD and MetalLB documents match our strict schemas"),
+        Check("GG302", _E, "documents match the upstream CRD's openAPIV3Schema"),
+        Check("GG303", _E, "Helm loads and renders the chart; values pass values.schema.json"),
+        Check("GG304", _E, "the chart's manifests match the Kubernetes schemas"),
+        Check("GG305", _S, "a document whose kind has no schema: not checked"),
+        Check("GG306", _E, "ApplicationSet templates expand as Argo CD expands them"),
+        Check("GG307", _E, "previewed Applications' chart path and value files exist"),
+        Check("GG309", _E, "a file to validate is readable, valid YAML"),
+    )
+}
+
+
+def build_finding(
+    check_id: str,
+    file: str,
+    line: int,
+    column: int,
+    path: str,
+    message: str,
+    hint: str = "",
+    *,
+    severity: Severity | None = None,
+    cause: str = "",
+) -> Finding:
+    """A finding of a registered check; its severity is the registry's unless given."""
+    check = REGISTRY[check_id]
+    return Finding(
+        file, line, column, check.id, severity or check.severity, path, message, hint, cause
+    )

@@ -39,8 +39,8 @@ def object_changes(
             out[env.name] = ["the chart cannot be loaded; see `gitopsgen validate`"]
             continue
         old_env = before.environment(env.name) if env.name in before.names else None
-        old = _chart_objects(chart, old_env, old_files.get(path), env.namespace)
-        new = _chart_objects(chart, env, new_files.get(path), env.namespace)
+        old = _chart_objects(chart, old_env, old_files.get(path), env.namespace, before.app_name)
+        new = _chart_objects(chart, env, new_files.get(path), env.namespace, after.app_name)
         out.setdefault(env.name, []).extend(diff_objects(old, new))
     for path in sorted(set(old_files) | set(new_files)):
         if path.startswith("apps/") or old_files.get(path) == new_files.get(path):
@@ -54,11 +54,11 @@ def object_changes(
 
 
 def _chart_objects(
-    chart: Any, env: Any, values_text: str | None, namespace: str
+    chart: Any, env: Any, values_text: str | None, namespace: str, release: str
 ) -> dict[ObjectKey, Any]:
     if env is None or values_text is None:
         return {}
-    rendered = render_chart(chart, env, values_text, namespace)
+    rendered = render_chart(chart, env, values_text, namespace, release)
     objects: dict[ObjectKey, Any] = {}
     for text in rendered.manifests.values():
         objects.update(_objects(text, namespace))

@@ -162,3 +162,22 @@ def build_environment(
         sync_policy=SyncPolicy(sync["automated"], sync["prune"], sync["selfHeal"]),
         helm_values=data.get("helmValues", {}),
     )
+
+
+def build_spec(data: dict[str, Any], display: str, envs: tuple[Environment, ...]) -> Spec:
+    """The spec's own fields where they are well-formed, else empty (policies skip them)."""
+
+    def text(section: str, key: str, default: str = "") -> str:
+        part = data.get(section)
+        value = part.get(key, default) if isinstance(part, dict) else default
+        return value if isinstance(value, str) else ""
+
+    return Spec(
+        source=display,
+        repo_url=text("repo", "url"),
+        target_revision=text("repo", "targetRevision", "main"),
+        argocd_namespace=text("argocd", "namespace", "argocd"),
+        project=text("argocd", "project"),
+        app_name=text("app", "name"),
+        environments=envs,
+    )

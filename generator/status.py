@@ -18,7 +18,6 @@ from generator.errors import GitopsgenError
 from generator.model import Environment, Spec
 from generator.render.values import WHITELIST_ANNOTATION, app_environment
 
-RELEASE = "fastapi"  # the Helm release name the ApplicationSet sets
 WATCHED_ENV = ("DEFAULT_ALIAS", "ALIAS_SELECTION_MODE", "CANARY_PERCENT")
 
 
@@ -205,13 +204,16 @@ def read_application(api: Any, namespace: str, name: str, timeout: float) -> App
     )
 
 
-def _release_object(list_namespaced: Callable[..., Any], env: Environment, timeout: float) -> Any:
-    """The first object of the release in the environment's namespace (found by its label)."""
+def _release_object(
+    list_namespaced: Callable[..., Any], release: str, env: Environment, timeout: float
+) -> Any:
+    """The first object of the release in the environment's namespace (found by its label).
+    The release is named after `app.name`, as the ApplicationSet's `releaseName` is."""
     found = _call(
         list_namespaced,
         timeout,
         env.namespace,
-        label_selector=f"app.kubernetes.io/instance={RELEASE}",
+        label_selector=f"app.kubernetes.io/instance={release}",
     )
     return found.items[0] if found is not None and found.items else None
 
@@ -267,15 +269,16 @@ def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) 
     return checks
 
 
-def app_names(env: Environment) -> list[str]:
-    return [f"{RELEASE}-{env.name}", f"metallb-{env.name}"]
+def app_names(spec: Spec, env: Environment) -> list[str]:
+    """The Applications the ApplicationSets create for the environment (`<app.name>-<env>`)."""
+    return [f"{spec.app_name}-{env.name}", f"metallb-{env.name}"]
 
 
 def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvStatus:
     argo = clusters.client()
     result = EnvStatus(env.name)
     with _naming(env, argo):
-        for name in app_names(env):
+        for name in app_names(spec, env):
             app = read_application(argo.api, spec.argocd_namespace, name, clusters.timeout)
             if app is None:
                 result.checks.append(_check(env.name, f"{name} sync", "Synced", None))
@@ -288,8 +291,13 @@ def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvS
     workload = clusters.client(env.cluster.kube_context) if env.cluster.kube_context else argo
     with _naming(env, workload):
         api, timeout = workload.api, clusters.timeout
-        deployment = _release_object(client.AppsV1Api(api).list_namespaced_deployment, env, timeout)
-        ingress = _release_object(client.NetworkingV1Api(api).list_namespaced_ingress, env, timeout)
+        release = spec.app_name
+        deployment = _release_object(
+            client.AppsV1Api(api).list_namespaced_deployment, release, env, timeout
+        )
+        ingress = _release_object(
+            client.NetworkingV1Api(api).list_namespaced_ingress, release, env, timeout
+        )
         result.checks.extend(workload_checks(env, deployment, ingress, _pool(api, env, timeout)))
     return result
 
@@ -356,13 +364,13 @@ def wait_for(
         with _naming(env, argo):
             read = [
                 read_application(argo.api, spec.argocd_namespace, n, clusters.timeout)
-                for n in app_names(env)
+                for n in app_names(spec, env)
             ]
         apps = [a for a in read if a is not None]
         progress(apps)
         if any(a.health == "Degraded" for a in apps):
             return WaitResult(False, apps, "an Application is Degraded")
-        if len(apps) == len(app_names(env)) and all(
+        if len(apps) == len(app_names(spec, env)) and all(
             a.settled and a.revision.startswith(revision) for a in apps
         ):
             return WaitResult(True, apps, "Synced and Healthy")

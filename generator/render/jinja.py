@@ -23,9 +23,19 @@ def quote(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a value the spec aliased (`*name`) out in full at each place: rendered files
+    carry no anchors, which would collide between the blocks a template dumps separately."""
+
+    def ignore_aliases(self, data: Any) -> bool:  # noqa: ARG002 - every value, always
+        return True
+
+
 def to_yaml(value: Any, indent: int = 0) -> str:
     """A block of YAML for a nested value, indented to sit under a key."""
-    text = yaml.safe_dump(value, default_flow_style=False, sort_keys=False, width=1000)
+    text = yaml.dump(
+        value, Dumper=_PlainDumper, default_flow_style=False, sort_keys=False, width=1000
+    )
     pad = " " * indent
     return "\n".join(pad + line if line else line for line in text.rstrip("\n").split("\n"))
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from generator.findings import Finding, Severity
+from generator.findings import Finding, Severity, build_finding
 from generator.render import declared_kinds
 from generator.validate.crds import CrdSchema, prepare_document, prune_nulls
 from generator.validate.kube import fast_kube_check, kube_validator
@@ -70,12 +70,11 @@ def check_text(text: str, ref: DocumentRef, schemas: SchemaSet) -> list[Finding]
     """Every document of a YAML stream: parse errors, then each document's schema findings."""
     docs, problems = load_documents(text)
     findings = [
-        Finding(
+        build_finding(
+            "GG309",
             ref.file,
             p.position.line + ref.line_offset,
             p.position.column,
-            "GG309",
-            Severity.ERROR,
             format_path(p.path),
             p.message,
             "fix the YAML",
@@ -218,13 +217,13 @@ def _at(
     field_path = format_path(path)
     if ref.label:
         field_path = f"{ref.label}: {field_path}" if field_path else ref.label
-    return Finding(
+    return build_finding(
+        finding_id,
         ref.file,
         pos.line + ref.line_offset,
         pos.column,
-        finding_id,
-        severity,
         field_path,
         message,
         hint,
+        severity=severity,
     )

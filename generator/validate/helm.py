@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from generator.findings import Finding, Severity
+from generator.findings import Finding, build_finding
 from generator.model import Environment, Spec
 from generator.render.applicationsets import CHART_PATH
 from generator.render.values import values_path
@@ -35,26 +35,27 @@ def load_chart(root: Path) -> Any:
     try:
         return helm.Chart.load(root / CHART_PATH)
     except helm.HelmError as exc:
-        return Finding(
+        return build_finding(
+            "GG303",
             f"{CHART_PATH}/Chart.yaml",
             1,
             0,
-            "GG303",
-            Severity.ERROR,
             "",
             f"Helm cannot load the chart: {_first_lines(str(exc))}",
             "run `helm lint` on the chart",
         )
 
 
-def render_chart(chart: Any, env: Environment, values_text: str, namespace: str) -> ChartRender:
+def render_chart(
+    chart: Any, env: Environment, values_text: str, namespace: str, release: str
+) -> ChartRender:
     """Render the chart with the environment's values; Helm's own errors become findings."""
     import helm_python as helm
 
     values_file = values_path(env.name)
     values = yaml.load(values_text, Loader=FastLoader) or {}
     try:
-        rendered = chart.render(values, name=_release_name(), namespace=namespace, is_install=True)
+        rendered = chart.render(values, name=release, namespace=namespace, is_install=True)
     except helm.HelmValuesError as exc:
         return ChartRender(env.name, {}, [_values_finding(values_file, values_text, str(exc))])
     except helm.HelmError as exc:
@@ -62,12 +63,11 @@ def render_chart(chart: Any, env: Environment, values_text: str, namespace: str)
             env.name,
             {},
             [
-                Finding(
+                build_finding(
+                    "GG303",
                     f"{CHART_PATH}/Chart.yaml",
                     1,
                     0,
-                    "GG303",
-                    Severity.ERROR,
                     env.name,
                     f"Helm could not render the chart with {values_file}: {_first_lines(str(exc))}",
                     "run `helm template` on the chart to see the template error",
@@ -80,10 +80,6 @@ def render_chart(chart: Any, env: Environment, values_text: str, namespace: str)
         if not name.endswith("NOTES.txt")
     }
     return ChartRender(env.name, manifests, [])
-
-
-def _release_name() -> str:
-    return "fastapi"
 
 
 def _first_lines(text: str, count: int = 6) -> str:
@@ -100,12 +96,11 @@ def _values_finding(values_file: str, values_text: str, message: str) -> Finding
         path = ".".join(parts)
         parsed: list[str | int] = [int(p) if p.isdigit() else p for p in parts]
         line = doc.position_of(parsed).line
-    return Finding(
+    return build_finding(
+        "GG303",
         values_file,
         line,
         0,
-        "GG303",
-        Severity.ERROR,
         path,
         f"the chart's values.schema.json rejects the values: {_first_lines(message)}",
         "fix the field in the spec (helmValues or the field it comes from)",
@@ -120,7 +115,8 @@ def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSe
     findings: list[Finding] = []
     for env in spec.environments:
         values_text = files[values_path(env.name)]
-        result = render_chart(chart, env, values_text, env.namespace)
+        # the release is named as the ApplicationSet's releaseName: app.name
+        result = render_chart(chart, env, values_text, env.namespace, spec.app_name)
         findings.extend(result.findings)
         parsed: list[dict[str, Any]] = []
         for template, text in result.manifests.items():
@@ -147,12 +143,11 @@ def _replicas_with_rwo(
         if d.get("kind") == "PersistentVolumeClaim"
     )
     if replicas > 1 and rwo:
-        yield Finding(
+        yield build_finding(
+            "GG113",
             values_file,
             1,
             0,
-            "GG113",
-            Severity.WARNING,
             f"{env.name}: persistence",
             f"{replicas} replicas share a ReadWriteOnce log volume: pods on other nodes "
             "cannot mount it",

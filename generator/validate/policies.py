@@ -6,13 +6,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 from urllib.parse import urlparse
 
-from generator.findings import Finding, Severity
+from generator.findings import REGISTRY, Finding, Severity, build_finding
 from generator.model import Environment, Spec
+from generator.spec import written_at
 from generator.yamlsource import PathPart, SourceDocument, format_path
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -40,79 +40,8 @@ _SECRET_NAME_WORDS |= {"CREDENTIAL", "CREDENTIALS", "PASSPHRASE", "AUTH"}
 ENV_KEYS = ("env", "extraEnv")
 
 
-@dataclass(frozen=True)
-class Policy:
-    id: str
-    severity: Severity
-    summary: str
-
-
-POLICIES = {
-    p.id: p
-    for p in (
-        Policy(
-            "GG101",
-            Severity.ERROR,
-            "production-like environments need a non-empty ingress allow-list",
-        ),
-        Policy(
-            "GG102",
-            Severity.ERROR,
-            "0.0.0.0/0 or ::/0 in an allow-list needs ingress.allowPublic: true",
-        ),
-        Policy("GG103", Severity.ERROR, "every allow-list entry is a CIDR without host bits set"),
-        Policy(
-            "GG104",
-            Severity.ERROR,
-            "every MetalLB address is a CIDR or a start-end range of one family",
-        ),
-        Policy(
-            "GG105",
-            Severity.ERROR,
-            "MetalLB pools of environments sharing a cluster do not overlap",
-        ),
-        Policy("GG106", Severity.ERROR, "namespaces are unique per cluster"),
-        Policy("GG107", Severity.ERROR, "ingress hosts are unique"),
-        Policy("GG108", Severity.ERROR, "every L2Advertisement names pools that exist"),
-        Policy(
-            "GG109", Severity.ERROR, "MetalLB annotations use metallb.io/, not metallb.universe.tf/"
-        ),
-        Policy("GG110", Severity.ERROR, "the MLflow tracking URI is an http(s) URL"),
-        Policy(
-            "GG111",
-            Severity.ERROR,
-            "image tags are pinned (not empty, not latest) in production-like "
-            "environments; a warning elsewhere",
-        ),
-        Policy("GG112", Severity.ERROR, "no secret values in the spec or rendered files"),
-        Policy("GG113", Severity.WARNING, "several replicas with a ReadWriteOnce log volume"),
-        Policy("GG114", Severity.ERROR, "the AppProject is not `default`"),
-        # GG120-GG129: where our own schemas (GG301) are deliberately stricter than the API
-        # server; strictness.DELIBERATE maps each such place to one of these
-        Policy("GG120", Severity.ERROR, "an IPAddressPool has at least one non-empty address"),
-        Policy(
-            "GG121",
-            Severity.ERROR,
-            "an Application has a source (source, sources or sourceHydrator) with a repoURL",
-        ),
-        Policy("GG122", Severity.ERROR, "an Application's destination names a server or a name"),
-        Policy(
-            "GG123",
-            Severity.ERROR,
-            "ApplicationSet goTemplateOptions are missingkey=error|zero|default|invalid",
-        ),
-        Policy(
-            "GG140",
-            Severity.ERROR,
-            "helmValues.env does not set a name the chart, the spec or the Secret owns",
-        ),
-        Policy(
-            "GG141",
-            Severity.ERROR,
-            "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`",
-        ),
-    )
-}
+# The policies' ids and severities live in the one registry of findings.
+POLICIES = {id_: check for id_, check in REGISTRY.items() if id_.startswith("GG1")}
 
 
 class SpecLocator:
@@ -130,21 +59,16 @@ class SpecLocator:
         hint: str,
         severity: Severity | None = None,
     ) -> Finding:
-        where = path
-        if path[:1] == ("environments",) and not self.doc.has_path(path):
-            from_defaults = ("defaults", *path[2:])
-            if self.doc.has_path(from_defaults):
-                where = from_defaults
-        pos = self.doc.position_of(where)
-        return Finding(
+        pos = self.doc.position_of(written_at(self.doc, path))
+        return build_finding(
+            policy_id,
             self.spec.source,
             pos.line,
             pos.column,
-            policy_id,
-            severity or POLICIES[policy_id].severity,
             format_path(path),
             message,
             hint,
+            severity=severity,
         )
 
 

@@ -18,12 +18,14 @@ from typing import Any
 
 import yaml
 
-from generator.findings import Finding, Severity
+from generator.findings import Finding, build_finding
 from generator.spec import deep_merge
 from generator.yamlsource import FastLoader, PathPart
 
 _MARK = "@@gitopsgen-leaf-{}@@"
 _MARK_RE = re.compile(r"@@gitopsgen-leaf-(\d+)@@")
+# A file rendered on its own starts with this, so Helm never drops an empty one.
+_LEAD = "|"
 _ACTION = re.compile(r"{{(.*?)}}", re.S)
 _FIELD = re.compile(r"(?<![\w)\]$])\.([A-Za-z_]\w*)")
 _REMOVED_FUNCTIONS = ("env", "expandenv", "getHostByName")
@@ -75,24 +77,47 @@ def _removed_functions(text: str) -> list[str]:
 def render_go_templates(
     templates: list[list[str]], elements: list[dict[str, Any]]
 ) -> list[list[str]]:
-    """templates[i][j] rendered with elements[i] as `.`, all in one Helm render."""
+    """templates[i][j] rendered with elements[i] as `.`, all in one Helm render.
+
+    An element's strings are joined in one template file by numbered markers and split apart
+    after rendering. A value (or a template) could print a marker itself, so each split is
+    checked: unless exactly the markers 0..n-1 came back, in order, that element's strings are
+    rendered again one file each, where nothing joins them (slower, always right)."""
+    files = {
+        f"e{i}.txt": _with_element(
+            i, "".join(_MARK.format(j) + leaf for j, leaf in enumerate(leaves))
+        )
+        for i, leaves in enumerate(templates)
+    }
+    rendered = _render_files(files, elements)
+    out: list[list[str]] = []
+    for i, leaves in enumerate(templates):
+        parts = _MARK_RE.split(rendered[f"e{i}.txt"])
+        if parts[1::2] == [str(j) for j in range(len(leaves))] and parts[0] == "":
+            out.append(parts[2::2])
+            continue
+        single = {f"e{i}-{j}.txt": _LEAD + _with_element(i, leaf) for j, leaf in enumerate(leaves)}
+        again = _render_files(single, elements)
+        out.append([again[f"e{i}-{j}.txt"][len(_LEAD) :] for j in range(len(leaves))])
+    return out
+
+
+def _with_element(index: int, body: str) -> str:
+    return f"{{{{- with index .Values.elements {index} }}}}{body}{{{{ end }}}}"
+
+
+def _render_files(files: dict[str, str], elements: list[dict[str, Any]]) -> dict[str, str]:
+    """Template files rendered by Helm's Go text/template with Sprig; name -> text."""
     import helm_python as helm
 
     with tempfile.TemporaryDirectory(prefix="gitopsgen-preview-") as tmp:
         chart_dir = Path(tmp)
         (chart_dir / "templates").mkdir()
         (chart_dir / "Chart.yaml").write_text("apiVersion: v2\nname: preview\nversion: 0.0.0\n")
-        for i, leaves in enumerate(templates):
-            body = "".join(_MARK.format(j) + leaf for j, leaf in enumerate(leaves))
-            (chart_dir / "templates" / f"e{i}.txt").write_text(
-                f"{{{{- with index .Values.elements {i} }}}}{body}{{{{- end }}}}"
-            )
+        for name, text in files.items():
+            (chart_dir / "templates" / name).write_text(text)
         rendered = helm.Chart.load(chart_dir).render({"elements": elements})
-    out = []
-    for i, leaves in enumerate(templates):
-        parts = _MARK_RE.split(rendered[f"preview/templates/e{i}.txt"])
-        out.append([parts[2 * j + 2] for j in range(len(leaves))])
-    return out
+    return {name: rendered[f"preview/templates/{name}"] for name in files}
 
 
 def preview_applicationset(appset: dict[str, Any], file: str) -> Preview:
@@ -154,20 +179,23 @@ def _template_problems(
 
 
 def _finding(file: str, path: str, message: str) -> Finding:
-    return Finding(
-        file, 1, 0, "GG306", Severity.ERROR, path, message, "fix the ApplicationSet template"
-    )
+    return build_finding("GG306", file, 1, 0, path, message, "fix the ApplicationSet template")
 
 
-def check_paths(app: dict[str, Any], root: Path, file: str) -> Iterator[Finding]:
-    """The chart path and value files of a previewed Application exist inside the repository."""
+def check_paths(
+    app: dict[str, Any], root: Path, file: str, rendered: set[str] | None = None
+) -> Iterator[Finding]:
+    """The chart path and value files of a previewed Application exist inside the repository
+    (or are among the `rendered` paths, relative to the root, that a render writes)."""
     name = (app.get("metadata") or {}).get("name", "?")
     source = (app.get("spec") or {}).get("source") or {}
     path = source.get("path")
     if not isinstance(path, str):
         return
     base = (root / path).resolve()
-    if not _inside(base, root) or not base.is_dir():
+    folder = f"{path.strip('/')}/"
+    present = base.is_dir() or any(r.startswith(folder) for r in rendered or set())
+    if not _inside(base, root) or not present:
         yield _path_finding(
             file, name, "spec.source.path", f"{path!r} is not a folder of the repository"
         )
@@ -181,7 +209,7 @@ def check_paths(app: dict[str, Any], root: Path, file: str) -> Iterator[Finding]
                 f"spec.source.helm.valueFiles[{index}]",
                 f"{value_file!r} points outside the repository",
             )
-        elif not target.is_file():
+        elif not target.is_file() and not _is_rendered(target, root, rendered or set()):
             yield _path_finding(
                 file,
                 name,
@@ -190,17 +218,20 @@ def check_paths(app: dict[str, Any], root: Path, file: str) -> Iterator[Finding]
             )
 
 
+def _is_rendered(target: Path, root: Path, rendered: set[str]) -> bool:
+    return target.relative_to(root.resolve()).as_posix() in rendered
+
+
 def _inside(path: Path, root: Path) -> bool:
     return path == root.resolve() or root.resolve() in path.parents
 
 
 def _path_finding(file: str, app: str, path: str, message: str) -> Finding:
-    return Finding(
+    return build_finding(
+        "GG307",
         file,
         1,
         0,
-        "GG307",
-        Severity.ERROR,
         f"{app}: {path}",
         message,
         "render the missing file or fix the path in the ApplicationSet",

@@ -7,9 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from generator.findings import Finding
+from generator.findings import Finding, build_finding
 from generator.validate.policies import (
-    POLICIES,
     deprecated_key_paths,
     parse_pool_entry,
     secret_findings_in,
@@ -23,16 +22,7 @@ def _finding(
     policy: str, file: str, doc: SourceDocument, path: tuple[PathPart, ...], message: str, hint: str
 ) -> Finding:
     pos = doc.position_of(path)
-    return Finding(
-        file,
-        pos.line,
-        pos.column,
-        policy,
-        POLICIES[policy].severity,
-        format_path(path),
-        message,
-        hint,
-    )
+    return build_finding(policy, file, pos.line, pos.column, format_path(path), message, hint)
 
 
 def check_l2_pools(files: list[LoadedFile]) -> Iterator[Finding]:

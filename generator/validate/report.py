@@ -10,17 +10,25 @@ from generator.findings import Finding
 
 
 def summary(findings: list[Finding]) -> str:
-    counts = Counter(f.severity.value for f in findings)
+    notes = [f for f in findings if f.cause]
+    counts = Counter(f.severity.value for f in findings if not f.cause)
     verdict = "FAILED" if counts["error"] else "passed"
-    return (
+    line = (
         f"Summary: validation {verdict}: {counts['error']} error(s), "
         f"{counts['warning']} warning(s), {counts['skipped']} skipped"
     )
+    if notes:
+        causes = Counter(f.cause for f in notes)
+        because = ", ".join(f"{n} because of {cause}" for cause, n in sorted(causes.items()))
+        line += f"; {len(notes)} check(s) not run ({because})"
+    return line
 
 
 def report_text(findings: list[Finding]) -> str:
     lines = []
-    for file, group in groupby(sorted(findings), key=lambda f: f.file):
+    # per file: findings, then the checks not run because of them
+    ordered = sorted(findings, key=lambda f: (f.file, bool(f.cause), f))
+    for file, group in groupby(ordered, key=lambda f: f.file):
         lines.append(f"{file}")
         for f in group:
             field = f" {f.path}:" if f.path else ""

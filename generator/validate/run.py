@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.errors import SpecError
-from generator.findings import Finding, Severity
+from generator.findings import Finding, build_finding
 from generator.model import Spec
+from generator.pipeline import CheckedSpec, check_spec
 from generator.render import OUTPUT_DIRS, output_of, render_all
-from generator.spec import load_spec
 from generator.tree import UnsafePath, find_unsafe
 from generator.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
 from generator.validate.documents import (
@@ -23,7 +22,6 @@ from generator.validate.documents import (
 )
 from generator.validate.helm import check_chart
 from generator.validate.kube import DEFAULT_KUBE_VERSION, resolve_version
-from generator.validate.policies import check_spec_policies
 from generator.validate.preview import Preview, check_paths, preview_applicationset
 from generator.validate.rendered import (
     LoadedFile,
@@ -33,6 +31,7 @@ from generator.validate.rendered import (
 from generator.writer import Action, FileChange, plan_changes
 from generator.yamlsource import SourceDocument, load_documents
 
+NOT_RUN_ID = "GG011"
 DRIFT_IDS = {Action.UPDATE: "GG201", Action.CREATE: "GG202", Action.DELETE: "GG203"}
 
 
@@ -63,26 +62,63 @@ def build_schema_set(kube_version: str, crd_dirs: list[Path]) -> SchemaSet:
 
 
 def validate_repository(options: ValidateOptions) -> list[Finding]:
+    """Every finding that is a cause. Where the spec has errors, the checks they would only echo
+    (drift, and the Helm render and preview of the environments they break) are not run; a
+    GG011 note at the error says which checks, so the summary can count them."""
     schemas = build_schema_set(options.kube_version, options.crd_dirs)
-    findings: list[Finding] = []
-    try:
-        spec, doc = load_spec(options.spec_path, options.root)
-    except SpecError as exc:
-        findings.extend(exc.findings)
+    checked = check_spec(options.spec_path, options.root)
+    findings: list[Finding] = list(checked.findings)
+    subset = checked.renderable()
+    if not checked.errors and subset is not None:
+        findings.extend(_check_rendered(subset, options.root, schemas, drift=True))
     else:
-        findings.extend(check_spec_policies(spec, doc))
-        findings.extend(_check_rendered(spec, options.root, schemas))
+        findings.extend(not_run_notes(checked))
+        if subset is not None:
+            findings.extend(_check_rendered(subset, options.root, schemas, drift=False))
     findings.extend(check_paths_given(options.extra_paths, options.root, schemas))
     return sorted(set(findings))
 
 
-def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Finding]:
+def not_run_notes(checked: CheckedSpec) -> Iterator[Finding]:
+    """One GG011 note per check not run, at the error that is the reason."""
+    first = checked.errors[0] if checked.errors else None
+    if first is None:
+        return
+    yield _not_run(first, "drift check of the rendered files (GG201-GG203)", "the spec")
+    cause = checked.reading.global_error
+    if cause is not None:
+        yield _not_run(cause, "Helm render and preview of every environment", "the spec")
+        return
+    for name, error in sorted(checked.broken.items()):
+        yield _not_run(
+            error, f"Helm render (GG303/GG304) and preview (GG306/GG307) of {name}", name
+        )
+
+
+def _not_run(cause: Finding, what: str, where: str) -> Finding:
+    return build_finding(
+        NOT_RUN_ID,
+        cause.file,
+        cause.line,
+        cause.column,
+        cause.path,
+        f"{what} not run: {where} has an error ({cause.id} at line {cause.line}); "
+        "its findings would follow from it",
+        "fix the error; the check runs again then",
+        cause=f"{cause.id} at {cause.location()}",
+    )
+
+
+def _check_rendered(
+    spec: Spec, root: Path, schemas: SchemaSet, *, drift: bool
+) -> Iterator[Finding]:
     files = render_all(spec)
     unsafe = find_unsafe(root, OUTPUT_DIRS)
     yield from unsafe_findings(unsafe)
     if not unsafe:  # drift reads the tree, which is not read through a symlink
         changes = plan_changes(root, files)
-        yield from drift_findings(changes)
+        if drift:
+            yield from drift_findings(changes)
         strays = unrendered_files(root, set(files) | {c.path for c in changes})
         yield from stray_findings(strays)
         objects = [root / s for s in strays if _holds_objects(s)]
@@ -103,17 +139,25 @@ def _check_rendered(spec: Spec, root: Path, schemas: SchemaSet) -> Iterator[Find
         for doc in docs:
             if isinstance(doc.data, dict) and doc.data.get("kind") == "ApplicationSet":
                 yield from check_preview(
-                    preview_applicationset(doc.data, path), root, path, schemas
+                    preview_applicationset(doc.data, path), root, path, schemas, set(files)
                 )
 
 
-def check_preview(preview: Preview, root: Path, file: str, schemas: SchemaSet) -> Iterator[Finding]:
+def check_preview(
+    preview: Preview,
+    root: Path,
+    file: str,
+    schemas: SchemaSet,
+    rendered: set[str] | None = None,
+) -> Iterator[Finding]:
+    """The previewed Applications; a value file the render produces counts as present (if it
+    is not on disk yet, that is drift, reported once as GG202)."""
     yield from preview.findings
     for app in preview.applications:
         name = app["metadata"].get("name", "?")
         ref = DocumentRef(file, label=f"preview {name}")
         yield from check_document(SourceDocument(app, None), ref, schemas)
-        yield from check_paths(app, root, file)
+        yield from check_paths(app, root, file, rendered or set())
 
 
 def unrendered_files(root: Path, known: set[str]) -> list[str]:
@@ -135,12 +179,11 @@ def _holds_objects(path: str) -> bool:
 
 def stray_findings(paths: list[str]) -> Iterator[Finding]:
     for path in paths:
-        yield Finding(
+        yield build_finding(
+            "GG204",
             path,
             1,
             0,
-            "GG204",
-            Severity.ERROR,
             "",
             f"{path} is in a rendered folder but gitopsgen does not render it "
             "(Argo CD may apply it all the same)",
@@ -150,12 +193,11 @@ def stray_findings(paths: list[str]) -> Iterator[Finding]:
 
 def unsafe_findings(found: list[UnsafePath]) -> Iterator[Finding]:
     for item in found:
-        yield Finding(
+        yield build_finding(
+            "GG205",
             item.path,
             1,
             0,
-            "GG205",
-            Severity.ERROR,
             "",
             item.describe(),
             "remove it: rendered folders hold regular files that gitopsgen writes",
@@ -171,12 +213,11 @@ def drift_findings(changes: list[FileChange]) -> Iterator[Finding]:
             Action.CREATE: "is missing: the spec renders it",
             Action.DELETE: "is no longer rendered from the spec",
         }[change.action]
-        yield Finding(
+        yield build_finding(
+            DRIFT_IDS[change.action],
             change.path,
             1,
             0,
-            DRIFT_IDS[change.action],
-            Severity.ERROR,
             "",
             f"{change.path} {message}",
             "run `make render` and commit the result",
@@ -201,7 +242,7 @@ def check_paths_given(paths: list[Path], root: Path, schemas: SchemaSet) -> Iter
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            yield Finding(display, 1, 0, "GG309", Severity.ERROR, "", f"cannot read: {exc}", "")
+            yield build_finding("GG309", display, 1, 0, "", f"cannot read: {exc}")
             continue
         docs, problems = load_documents(text)
         yield from (

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from generator.findings import Finding
+from generator.findings import REGISTRY, Finding
 from generator.spec import parse_spec
 from generator.validate.policies import POLICIES, check_spec_policies
 from tests.support import FROZEN_SPEC_TEXT, SPEC
@@ -174,3 +175,27 @@ def test_every_policy_is_documented_in_the_readme(repo_root: Path) -> None:
     readme = (repo_root / "README.md").read_text()
     for policy in POLICIES:
         assert f"`{policy}`" in readme, policy
+
+
+def test_readme_tables_match_the_finding_registry(repo_root: Path) -> None:
+    """Every GG id in the registry has a README table row with its severity, and no row names
+    an id the registry does not have."""
+    rows = re.findall(
+        r"^\| `(GG\d{3})` \| ([a-z /]+) \|", (repo_root / "README.md").read_text(), re.M
+    )
+    documented = dict(rows)
+    assert len(documented) == len(rows), "an id has two rows"
+    assert set(documented) == set(REGISTRY)
+    for check_id, severity in documented.items():
+        assert REGISTRY[check_id].severity.value in severity.split(" / "), check_id
+
+
+def test_findings_are_made_by_the_one_factory_with_registered_ids(repo_root: Path) -> None:
+    sources = {
+        p.relative_to(repo_root).as_posix(): p.read_text()
+        for p in (repo_root / "generator").rglob("*.py")
+    }
+    direct = [name for name, text in sources.items() if re.search(r"\bFinding\(", text)]
+    assert direct == ["generator/findings.py"], direct
+    used = {i for text in sources.values() for i in re.findall(r"\bGG\d{3}\b", text)}
+    assert used <= set(REGISTRY), used - set(REGISTRY)

@@ -62,6 +62,7 @@ class FakeApi:
     status: int = 200
     delay: float = 0.0
     on_request: Callable[[FakeApi], None] | None = None
+    release: str = "fastapi"  # the Helm release the label selector must name
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def fake_api(answers: dict[str, dict[str, Any]]) -> Iterator[FakeApi]:
                 )
             if code == 200 and parsed.path.endswith(("/deployments", "/ingresses")):
                 selector = parse_qs(parsed.query).get("labelSelector", [""])[0]
-                assert selector == "app.kubernetes.io/instance=fastapi", selector
+                assert selector == f"app.kubernetes.io/instance={state.release}", selector
             if code == 401:
                 body = {
                     "kind": "Status",
@@ -149,14 +150,16 @@ def frozen_at(tmp_path: Path) -> Path:
     return root if root.exists() else frozen_repository(root)
 
 
-def status(run_cli: Invoke, config: Path, *args: str, expect: int) -> Any:
+def status(
+    run_cli: Invoke, config: Path, *args: str, expect: int | None, root: Path | None = None
+) -> Any:
     return run_cli(
         "status",
         *args,
         "--kubeconfig",
         config,
         "--root",
-        frozen_at(config.parent),
+        root or frozen_at(config.parent),
         "--request-timeout",
         "1",
         expect=expect,
@@ -373,3 +376,24 @@ def test_without_the_kubernetes_client_status_says_how_to_get_it(
     assert result.returncode == 2
     assert "needs the Kubernetes client: pip install 'gitopsgen[status]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_status_follows_app_name(tmp_path: Path, run_cli: Invoke) -> None:
+    """`app.name: model-api` names the Applications model-api-<env> and the Helm release
+    model-api: status asks for those, not for a hard-coded fastapi."""
+    root = frozen_repository(tmp_path / "repo")
+    shipped = (Path(__file__).parent / "golden" / "shipped-spec" / "spec.yaml").read_text()
+    (root / "environments/environments.yaml").write_text(
+        shipped.replace("  name: fastapi\n", "  name: model-api\n", 1)
+    )
+    answers = {
+        path.replace("/applications/fastapi-", "/applications/model-api-"): body
+        for path, body in routes().items()
+    }
+    for state in fake_api(answers):
+        state.release = "model-api"
+        result = status(run_cli, kubeconfig(tmp_path, state.url), "prod", expect=None, root=root)
+        assert "model-api-prod" in result.stdout, result.output
+        paths = {urlparse(p).path for p in state.requests}
+        assert "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/model-api-prod" in paths
+        assert not any("fastapi-prod" in p for p in paths if "/applications/" in p)
