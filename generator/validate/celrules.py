@@ -137,9 +137,10 @@ def check_rules(crd: CrdSchema, data: Any) -> list[RuleResult]:
 
 
 def _walk(node: RuleNode, value: Any, path: tuple[PathPart, ...]) -> Iterator[RuleResult]:
-    bound = apply_renames(value, node.renames) if node.rules else value
+    if node.rules:  # `self` converted to CEL once per node, for all of its rules
+        context = bind_self(apply_renames(value, node.renames))
     for rule in node.rules:
-        result = _evaluate(rule, bound, path)
+        result = _evaluate(rule, context, path)
         if result is not None:
             yield result
     if isinstance(value, dict):
@@ -154,14 +155,14 @@ def _walk(node: RuleNode, value: Any, path: tuple[PathPart, ...]) -> Iterator[Ru
             yield from _walk(node.items, item, (*path, index))
 
 
-def _evaluate(rule: Rule, value: Any, path: tuple[PathPart, ...]) -> RuleResult | None:
+def _evaluate(rule: Rule, context: cel.Context, path: tuple[PathPart, ...]) -> RuleResult | None:
     compiled = rule.compiled
     if compiled.transition:
         return None
     if compiled.skip:
         return RuleResult("GG311", path, f"CEL rule not evaluated: {compiled.skip}", compiled.text)
     try:
-        outcome = compiled.program.execute(_context(value))
+        outcome = compiled.program.execute(context)
     except RuntimeError as exc:
         if "Undefined variable or function" in str(exc):
             return RuleResult("GG311", path, f"CEL rule not evaluated: {exc}", compiled.text)
@@ -171,7 +172,7 @@ def _evaluate(rule: Rule, value: Any, path: tuple[PathPart, ...]) -> RuleResult 
     if outcome is True:
         return None
     target = (*path, *rule.field_path)
-    return RuleResult("GG310", target, _with_reason(rule, _message(rule, value)), compiled.text)
+    return RuleResult("GG310", target, _with_reason(rule, _message(rule, context)), compiled.text)
 
 
 def _error(rule: Rule, path: tuple[PathPart, ...], exc: Exception) -> RuleResult:
@@ -180,11 +181,11 @@ def _error(rule: Rule, path: tuple[PathPart, ...], exc: Exception) -> RuleResult
     return RuleResult("GG310", path, _with_reason(rule, text), rule.compiled.text)
 
 
-def _message(rule: Rule, value: Any) -> str:
+def _message(rule: Rule, context: cel.Context) -> str:
     expression = rule.message_expression
     if expression is not None and expression.program is not None:
         try:
-            text = expression.program.execute(_context(value))
+            text = expression.program.execute(context)
         except (RuntimeError, KeyError, TypeError, ValueError, ArithmeticError, IndexError):
             text = None
         if isinstance(text, str) and text.strip():
@@ -197,5 +198,14 @@ def _with_reason(rule: Rule, message: str) -> str:
     return message if wording == REASONS["FieldValueInvalid"] else f"{wording}: {message}"
 
 
-def _context(value: Any) -> cel.Context:
+def bind_self(value: Any) -> cel.Context:
+    """`self` and the extension functions, for the rules of one schema node."""
     return cel.Context(variables={"self": value}, functions=EXTENSIONS)
+
+
+def evaluate_expression(text: str, value: Any = None) -> Any:
+    """One expression with `self` bound, through the same library and extensions as the rules."""
+    compiled = compile_rule(text)
+    if compiled.program is None:
+        raise ValueError(compiled.skip or "transition rules need oldSelf")
+    return compiled.program.execute(bind_self(value))

@@ -10,12 +10,36 @@ from generator.validate.crds import cache_dir
 
 ARGO_CD = "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/"
 METALLB = "https://raw.githubusercontent.com/metallb/metallb/v0.16.1/config/crd/bases/"
+GATEWAY_API = (
+    "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.6.1/config/crd/standard/"
+)
+ENVOY_GATEWAY = (
+    "https://raw.githubusercontent.com/envoyproxy/gateway/v1.9.0/"
+    "charts/gateway-helm/charts/crds/crds/generated/"
+)
+TRAEFIK = (
+    "https://raw.githubusercontent.com/traefik/traefik/v3.7.9/"
+    "docs/content/reference/dynamic-configuration/"
+)
 PINNED = {
     "argo-cd/application-crd.yaml": ARGO_CD + "application-crd.yaml",
     "argo-cd/applicationset-crd.yaml": ARGO_CD + "applicationset-crd.yaml",
     "argo-cd/appproject-crd.yaml": ARGO_CD + "appproject-crd.yaml",
     "metallb/metallb.io_ipaddresspools.yaml": METALLB + "metallb.io_ipaddresspools.yaml",
     "metallb/metallb.io_l2advertisements.yaml": METALLB + "metallb.io_l2advertisements.yaml",
+    **{
+        f"gateway-api/gateway.networking.k8s.io_{name}.yaml": (
+            f"{GATEWAY_API}gateway.networking.k8s.io_{name}.yaml"
+        )
+        for name in ("gateways", "httproutes", "gatewayclasses")
+    },
+    **{
+        f"envoy-gateway/gateway.envoyproxy.io_{name}.yaml": (
+            f"{ENVOY_GATEWAY}gateway.envoyproxy.io_{name}.yaml"
+        )
+        for name in ("securitypolicies", "clienttrafficpolicies", "envoyproxies")
+    },
+    "traefik/traefik.io_middlewares.yaml": TRAEFIK + "traefik.io_middlewares.yaml",
 }
 
 
