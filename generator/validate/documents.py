@@ -163,9 +163,9 @@ def _cel_findings(
     if invalid and any(e.validator in BLOCKING for e in _crd_validator(crd).iter_errors(prepared)):
         message = (
             f"{resource}: CEL rules not evaluated: the API server checks them only once "
-            "the schema errors above are fixed"
+            "this document's schema errors (GG302) are fixed"
         )
-        return [_at(doc, ref, (), "GG311", Severity.SKIPPED, message, "fix the errors above")]
+        return [_at(doc, ref, (), "GG311", Severity.SKIPPED, message, "fix the GG302 errors first")]
     return [
         _at(
             doc,
