@@ -122,6 +122,8 @@ def compile_rule(text: str) -> CompiledRule:
 @cache
 def rule_tree(crd: CrdSchema) -> RuleNode | None:
     """The CRD's rules by place, built (and compiled) on first use of the kind."""
+    if not crd.cel_rules:
+        return None
     node = _build(crd.openapi, {})
     return None if node.empty() else node
 
