@@ -187,12 +187,12 @@ def _evaluate(rule: Rule, context: cel.Context, path: tuple[PathPart, ...]) -> R
     if compiled.transition:
         return None
     if compiled.skip:
-        return RuleResult("GG311", path, f"CEL rule not evaluated: {compiled.skip}", compiled.text)
+        return _skipped(path, compiled.skip, compiled.text)
     try:
         outcome = compiled.program.execute(context)
     except RuntimeError as exc:
         if "Undefined variable or function" in str(exc):
-            return RuleResult("GG311", path, f"CEL rule not evaluated: {exc}", compiled.text)
+            return _skipped(path, str(exc), compiled.text)
         return _error(rule, path, exc)
     except (KeyError, TypeError, ValueError, ArithmeticError, IndexError) as exc:
         return _error(rule, path, exc)
@@ -200,6 +200,11 @@ def _evaluate(rule: Rule, context: cel.Context, path: tuple[PathPart, ...]) -> R
         return None
     target = (*path, *rule.field_path)
     return RuleResult("GG310", target, _with_reason(rule, _message(rule, context)), compiled.text)
+
+
+def _skipped(path: tuple[PathPart, ...], why: str, text: str) -> RuleResult:
+    """Not evaluated: the rule's text is in the message (text reports show no hint for skips)."""
+    return RuleResult("GG311", path, f"CEL rule not evaluated ({why}): {text}", text)
 
 
 def _error(rule: Rule, path: tuple[PathPart, ...], exc: Exception) -> RuleResult:

@@ -203,8 +203,8 @@ def test_rule_kinds_and_fields_are_honoured(
             "skipped",
             4,
             "spec",
-            "Widget/w: CEL rule not evaluated: uses isLessThan, quantity, not in gitopsgen's "
-            "CEL library",
+            "Widget/w: CEL rule not evaluated (uses isLessThan, quantity, not in gitopsgen's "
+            "CEL library): quantity(self.size).isLessThan(quantity('1Gi'))",
         ),
         # fieldPath: at that field; messageExpression evaluated; reason worded as the server does
         ("GG310", "error", 8, "spec.limits.max", "Widget/w: Forbidden: replicas 5 over the limit"),
@@ -214,6 +214,7 @@ def test_rule_kinds_and_fields_are_honoured(
     assert found[1]["hint"] == "CEL rule: quantity(self.size).isLessThan(quantity('1Gi'))"
     text = run_cli("validate", "--root", repo_root, "--crd-dir", widget_crds, doc, expect=1)
     assert "3 error(s), 0 warning(s), 1 skipped" in text.stdout
+    assert "isLessThan(quantity('1Gi'))" in text.stdout  # the rule's text, in text output too
 
 
 def test_an_absent_optional_field_runs_no_rule(
