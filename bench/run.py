@@ -10,7 +10,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from bench import generator_bench, serving_bench
+from bench import cel_bench, generator_bench, serving_bench
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = (
@@ -23,6 +23,7 @@ PACKAGES = (
     "jsonschema",
     "fastjsonschema",
     "kubernetes-validate",
+    "common-expression-language",
     "PyYAML",
 )
 
@@ -48,7 +49,7 @@ def machine() -> list[str]:
 def main() -> int:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     sizes = tuple(int(s) for s in os.environ.get("BENCH_SIZES", "10,100,1000").split(","))
-    sections = [generator_bench.run(sizes)]
+    sections = [generator_bench.run(sizes), cel_bench.run()]
     if os.environ.get("BENCH_SKIP_SERVING") != "1":
         sections.append(serving_bench.run())
     text = "\n".join(

@@ -127,6 +127,8 @@ REGISTRY: dict[str, Check] = {
         Check("GG306", _E, "ApplicationSet templates expand as Argo CD expands them"),
         Check("GG307", _E, "previewed Applications' chart path and value files exist"),
         Check("GG309", _E, "a file to validate is readable, valid YAML"),
+        Check("GG310", _E, "a CEL rule of the CRD (x-kubernetes-validations) holds"),
+        Check("GG311", _S, "a CEL rule gitopsgen could not evaluate: not checked"),
     )
 }
 

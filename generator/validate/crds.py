@@ -4,7 +4,8 @@ The API server prunes nulls, applies the schema's defaults, ignores `status` whe
 status subresource, and (since 1.25, with fieldValidation=Strict as kubectl does) rejects unknown
 fields. Plain JSON Schema does none of that, so we convert each `openAPIV3Schema` once: add
 `additionalProperties: false` to structural objects, map the `x-kubernetes-*` extensions, and
-keep the defaults so documents can be defaulted before they are checked. CEL rules are not run.
+keep the defaults so documents can be defaulted before they are checked. CEL rules
+(`x-kubernetes-validations`) are celrules.py's.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class CrdSchema:
     status_subresource: bool
     source: str
     openapi: dict[str, Any] = field(default_factory=dict)  # as the CRD has it, for comparisons
+    cel_rules: bool = True  # False: the file has no x-kubernetes-validations (skip the walk)
 
 
 def crd_dirs_from_env() -> list[Path]:
@@ -54,8 +56,9 @@ def load_crd_dirs(dirs: Iterable[Path]) -> dict[tuple[str, str], CrdSchema]:
 
 @cache
 def _load_crd_file(path: str, _mtime: int) -> tuple[CrdSchema, ...]:
-    with Path(path).open(encoding="utf-8") as handle:
-        docs = list(yaml.load_all(handle, Loader=FastLoader))
+    text = Path(path).read_text(encoding="utf-8")
+    docs = list(yaml.load_all(text, Loader=FastLoader))
+    cel_rules = "x-kubernetes-validations" in text
     found = []
     for doc in docs:
         if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
@@ -74,6 +77,7 @@ def _load_crd_file(path: str, _mtime: int) -> tuple[CrdSchema, ...]:
                     status_subresource="status" in (version.get("subresources") or {}),
                     source=path,
                     openapi=raw,
+                    cel_rules=cel_rules,
                 )
             )
     return tuple(found)

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from generator.findings import Finding, Severity, build_finding
 from generator.render import declared_kinds
+from generator.validate.celrules import check_rules, rule_tree
 from generator.validate.crds import CrdSchema, prepare_document, prune_nulls
 from generator.validate.kube import fast_kube_check, kube_validator
 from generator.validate.policies import POLICIES
@@ -116,9 +117,11 @@ def check_document(doc: SourceDocument, ref: DocumentRef, schemas: SchemaSet) ->
     if crd is not None:
         checked = True
         prepared = prepare_document(data, crd)
-        findings.extend(
+        crd_findings = list(
             _schema_findings(_crd_validator(crd), prepared, doc, ref, "GG302", resource)
         )
+        findings.extend(crd_findings)
+        findings.extend(_cel_findings(crd, prepared, bool(crd_findings), doc, ref, resource))
     kube = kube_validator(schemas.kube_version, api_version, kind)
     if kube is not None:
         checked = True
@@ -138,6 +141,43 @@ def check_document(doc: SourceDocument, ref: DocumentRef, schemas: SchemaSet) ->
             )
         )
     return findings
+
+
+# Schema errors after which the API server does not run the CEL rules (hasBlockingErr).
+BLOCKING = frozenset(
+    {"type", "required", "enum", "maxLength", "maxItems", "maxProperties", "anyOf"}
+)
+
+
+def _cel_findings(
+    crd: CrdSchema,
+    prepared: Any,
+    invalid: bool,
+    doc: SourceDocument,
+    ref: DocumentRef,
+    resource: str,
+) -> list[Finding]:
+    """The CRD's CEL rules: failed ones GG310, ones that could not run GG311 (skipped)."""
+    if rule_tree(crd) is None:
+        return []
+    if invalid and any(e.validator in BLOCKING for e in _crd_validator(crd).iter_errors(prepared)):
+        message = (
+            f"{resource}: CEL rules not evaluated: the API server checks them only once "
+            "this document's schema errors (GG302) are fixed"
+        )
+        return [_at(doc, ref, (), "GG311", Severity.SKIPPED, message, "fix the GG302 errors first")]
+    return [
+        _at(
+            doc,
+            ref,
+            result.path,
+            result.id,
+            Severity.ERROR if result.id == "GG310" else Severity.SKIPPED,
+            f"{resource}: {result.message}",
+            f"CEL rule: {result.hint}",
+        )
+        for result in check_rules(crd, prepared)
+    ]
 
 
 def _resource_name(data: dict[str, Any]) -> str:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from generator.validate.fetch import PINNED
 from tests.support import Invoke
 
 EXAMPLE = Path(__file__).parent / "examples/invalid/applicationset-wrong-type.yaml"
+CEL_EXAMPLE = Path(__file__).parent / "examples/invalid/httproute-redirect-and-rewrite.yaml"
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -40,18 +42,29 @@ def mirror(shared_crds: Path) -> Iterator[str]:
 
 
 def test_fetch_fills_the_cache_that_validate_uses(
-    mirror: str, tmp_path: Path, repo_root: Path, run_cli: Invoke, monkeypatch: pytest.MonkeyPatch
+    mirror: str,
+    shared_crds: Path,
+    tmp_path: Path,
+    repo_root: Path,
+    run_cli: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    mirror_root = shared_crds
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("GITOPSGEN_CRD_DIR", raising=False)
     before = run_cli("validate", "--root", repo_root, "--format", "json", EXAMPLE, expect=1)
     assert "GG302" not in {f["id"] for f in json.loads(before.stdout)}  # no CRDs yet
     result = run_cli("schemas", "fetch", "--mirror", mirror)
     crds = tmp_path / "cache/gitopsgen/crds"
-    assert result.stdout.count("fetched") == 5
+    assert result.stdout.count("fetched") == len(PINNED) == 12
     assert (crds / "argo-cd/applicationset-crd.yaml").stat().st_size > 1_000_000
+    for name in PINNED:  # byte for byte what the mirror serves
+        assert (crds / name).read_bytes() == (mirror_root / name).read_bytes(), name
     after = run_cli("validate", "--root", repo_root, "--format", "json", EXAMPLE, expect=1)
     assert "GG302" in {f["id"] for f in json.loads(after.stdout)}
+    # the Gateway API CRDs came too: their CEL rules run from the cache
+    cel = run_cli("validate", "--root", repo_root, "--format", "json", CEL_EXAMPLE, expect=1)
+    assert [f["id"] for f in json.loads(cel.stdout)] == ["GG310"]
 
 
 def test_a_broken_mirror_changes_nothing(tmp_path: Path, run_cli: Invoke) -> None:
