@@ -72,6 +72,20 @@ POLICIES = {
         Policy("GG112", Severity.ERROR, "no secret values in the spec or rendered files"),
         Policy("GG113", Severity.WARNING, "several replicas with a ReadWriteOnce log volume"),
         Policy("GG114", Severity.ERROR, "the AppProject is not `default`"),
+        # GG130-GG132: the client address reaches whatever enforces the allow-list
+        Policy(
+            "GG130",
+            Severity.ERROR,
+            "with clientAddress direct, the Service in front of the enforcer has "
+            "externalTrafficPolicy: Local; a warning outside production-like environments",
+        ),
+        Policy(
+            "GG131",
+            Severity.ERROR,
+            "with clientAddress xForwardedFor, trustedHops is set; a warning outside "
+            "production-like environments",
+        ),
+        Policy("GG132", Severity.ERROR, "a created Gateway lives in the environment's namespace"),
         # GG120-GG129: where our own schemas (GG301) are deliberately stricter than the API
         # server; strictness.DELIBERATE maps each such place to one of these
         Policy("GG120", Severity.ERROR, "an IPAddressPool has at least one non-empty address"),
@@ -364,5 +378,8 @@ SPEC_CHECKS: tuple[Callable[[Spec, SpecLocator], Iterator[Finding]], ...] = (
 
 
 def check_spec_policies(spec: Spec, doc: SourceDocument) -> list[Finding]:
+    from generator.validate.client_address import check_client_address  # it imports this module
+
     at = SpecLocator(spec, doc)
-    return sorted(f for check in SPEC_CHECKS for f in check(spec, at))
+    checks = (*SPEC_CHECKS, check_client_address)
+    return sorted(f for check in checks for f in check(spec, at))
