@@ -53,7 +53,6 @@ class Gateway:
     create: bool
     class_name: str
     port: int
-    namespace_given: str | None = None  # as the spec says it, for the check that it is not moved
 
 
 @dataclass(frozen=True)
@@ -206,14 +205,15 @@ def build_gateway(ingress: dict[str, Any], namespace: str, app_name: str) -> Gat
         return None
     data = ingress.get("gateway") or {}
     create = bool(data.get("create", False))
+    # `name` and `namespace` name the shared Gateway (often in `defaults`); a created one is
+    # named after the app, in the environment's namespace
     return Gateway(
-        name=data.get("name") or app_name,
+        name=app_name if create else data.get("name", ""),
         namespace=namespace if create else data.get("namespace", ""),
         section_name=data.get("sectionName") or ("https" if create else None),
         create=create,
         class_name=data.get("className", GATEWAY_CLASS[provider]),
         port=data.get("port", GATEWAY_PORT[provider]),
-        namespace_given=data.get("namespace"),
     )
 
 

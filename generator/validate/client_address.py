@@ -74,24 +74,29 @@ def _forwarded_for_needs_hops(env: Environment, at: SpecLocator) -> Iterator[Fin
     )
 
 
-def _created_gateway_stays_home(env: Environment, at: SpecLocator) -> Iterator[Finding]:
+def _created_gateway_is_not_named(env: Environment, at: SpecLocator) -> Iterator[Finding]:
+    """A created Gateway is app.name in the environment's namespace; an environment that both
+    creates one and names one (not through `defaults`) says two things at once."""
     gateway = env.ingress.gateway
-    if gateway is None or not gateway.create or gateway.namespace_given in (None, env.namespace):
+    if gateway is None or not gateway.create:
         return
-    yield at.finding(
-        "GG132",
-        env_path(env, "ingress", "gateway", "namespace"),
-        f"{env.name}: a created Gateway lives in the environment's namespace "
-        f"{env.namespace!r}, not {gateway.namespace_given!r}",
-        "drop ingress.gateway.namespace, or set create: false to attach to that shared Gateway",
-    )
+    for field in ("name", "namespace"):
+        path = env_path(env, "ingress", "gateway", field)
+        if at.doc.has_path(path):
+            yield at.finding(
+                "GG132",
+                path,
+                f"{env.name}: ingress.gateway.{field} names a shared Gateway, but create: true "
+                f"renders {gateway.name!r} in {gateway.namespace!r}",
+                "drop the field, or set create: false to attach to that shared Gateway",
+            )
 
 
 def check_client_address(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
     for env in spec.environments:
         if not env.ingress.enabled:
             continue
-        yield from _created_gateway_stays_home(env, at)
+        yield from _created_gateway_is_not_named(env, at)
         if not env.ingress.whitelist:
             continue  # nothing is enforced (GG101 covers production-like environments)
         yield from _direct_needs_local(env, at)

@@ -85,7 +85,11 @@ POLICIES = {
             "with clientAddress xForwardedFor, trustedHops is set; a warning outside "
             "production-like environments",
         ),
-        Policy("GG132", Severity.ERROR, "a created Gateway lives in the environment's namespace"),
+        Policy(
+            "GG132",
+            Severity.ERROR,
+            "an environment that creates its Gateway does not also name a shared one",
+        ),
         # GG120-GG129: where our own schemas (GG301) are deliberately stricter than the API
         # server; strictness.DELIBERATE maps each such place to one of these
         Policy("GG120", Severity.ERROR, "an IPAddressPool has at least one non-empty address"),

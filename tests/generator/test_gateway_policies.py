@@ -157,9 +157,7 @@ def test_forwarded_for_without_trusted_hops_in_prod_is_an_error(
     assert (found["severity"], found["line"]) == ("error", line + 1)
 
 
-def test_a_created_gateway_cannot_move_to_another_namespace(
-    tmp_path: Path, run_cli: Invoke
-) -> None:
+def test_a_created_gateway_is_not_also_a_named_one(tmp_path: Path, run_cli: Invoke) -> None:
     findings, line = findings_after(
         tmp_path,
         run_cli,
@@ -168,3 +166,4 @@ def test_a_created_gateway_cannot_move_to_another_namespace(
     )
     found = only(findings, "GG132")
     assert (found["line"], found["path"]) == (line, "environments.prod.ingress.gateway.namespace")
+    assert "renders 'fastapi' in 'fastapi-prod'" in found["message"]
