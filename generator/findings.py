@@ -108,6 +108,10 @@ REGISTRY: dict[str, Check] = {
             _E,
             "ApplicationSet goTemplateOptions are missingkey=error|zero|default|invalid",
         ),
+        # GG130-GG132: the client address reaches whatever enforces the allow-list
+        Check("GG130", _E, "with clientAddress direct, the enforcer's Service is Local"),
+        Check("GG131", _E, "with clientAddress xForwardedFor, trustedHops is set"),
+        Check("GG132", _E, "an environment that creates its Gateway names no shared one"),
         Check(
             "GG140", _E, "helmValues.env does not set a name the chart, the spec or the Secret owns"
         ),

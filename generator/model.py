@@ -35,6 +35,26 @@ class Serving:
     poll_interval_seconds: int
 
 
+GATEWAY_PROVIDERS = ("envoy-gateway", "traefik")
+# A created Gateway's defaults: the GatewayClass each project's install guide names, and the
+# HTTPS port its proxy listens on (Traefik matches a listener to the entryPoint of that port).
+GATEWAY_CLASS = {"envoy-gateway": "eg", "traefik": "traefik"}
+GATEWAY_PORT = {"envoy-gateway": 443, "traefik": 8443}
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The HTTPRoute's parent: the platform team's shared Gateway, or one gitopsgen creates in
+    the environment's namespace (`create`)."""
+
+    name: str
+    namespace: str
+    section_name: str | None
+    create: bool
+    class_name: str
+    port: int
+
+
 @dataclass(frozen=True)
 class Ingress:
     enabled: bool
@@ -43,6 +63,15 @@ class Ingress:
     class_name: str
     whitelist: tuple[str, ...]
     allow_public: bool
+    provider: str = "nginx"
+    gateway: Gateway | None = None  # set for the Gateway API providers only
+    client_address: str = "direct"
+    trusted_hops: int | None = None
+    external_traffic_policy: str | None = None  # None: the spec does not say
+
+    @property
+    def uses_gateway_api(self) -> bool:
+        return self.provider in GATEWAY_PROVIDERS
 
 
 @dataclass(frozen=True)
@@ -150,6 +179,11 @@ def build_environment(
             class_name=ingress.get("className", "nginx"),
             whitelist=tuple(ingress.get("whitelist", ())),
             allow_public=ingress.get("allowPublic", False),
+            provider=ingress.get("provider", "nginx"),
+            gateway=build_gateway(ingress, data["namespace"], app_name),
+            client_address=ingress.get("clientAddress", "direct"),
+            trusted_hops=ingress.get("trustedHops"),
+            external_traffic_policy=_external_traffic_policy(ingress),
         ),
         metallb=MetalLB(
             pool=metallb["pool"],
@@ -181,3 +215,32 @@ def build_spec(data: dict[str, Any], display: str, envs: tuple[Environment, ...]
         app_name=text("app", "name"),
         environments=envs,
     )
+
+
+def build_gateway(ingress: dict[str, Any], namespace: str, app_name: str) -> Gateway | None:
+    """The parent Gateway of a Gateway API provider (None for nginx, which ignores the field)."""
+    provider = ingress.get("provider", "nginx")
+    if provider not in GATEWAY_PROVIDERS:
+        return None
+    data = ingress.get("gateway") or {}
+    create = bool(data.get("create", False))
+    # `name` and `namespace` name the shared Gateway (often in `defaults`); a created one is
+    # named after the app, in the environment's namespace
+    return Gateway(
+        name=app_name if create else data.get("name", ""),
+        namespace=namespace if create else data.get("namespace", ""),
+        section_name=data.get("sectionName") or ("https" if create else None),
+        create=create,
+        class_name=data.get("className", GATEWAY_CLASS[provider]),
+        port=data.get("port", GATEWAY_PORT[provider]),
+    )
+
+
+def _external_traffic_policy(ingress: dict[str, Any]) -> str | None:
+    """As the spec says; a Gateway gitopsgen creates with envoy-gateway gets Local (Envoy
+    Gateway's own default for its Service) unless the spec says otherwise."""
+    given: str | None = ingress.get("externalTrafficPolicy")
+    created = (ingress.get("gateway") or {}).get("create", False)
+    if given is None and created and ingress.get("provider") == "envoy-gateway":
+        return "Local"
+    return given

@@ -256,7 +256,7 @@ def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) 
     for name in WATCHED_ENV:
         live = live_env.get(name) if container is not None else None
         checks.append(_check(env.name, f"env {name}", expected_env[name], live))
-    if env.ingress.enabled:
+    if env.ingress.enabled and not env.ingress.uses_gateway_api:
         annotations = (ingress.metadata.annotations or {}) if ingress is not None else None
         live_list = annotations.get(WHITELIST_ANNOTATION) if annotations is not None else None
         checks.append(
@@ -295,11 +295,22 @@ def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvS
         deployment = _release_object(
             client.AppsV1Api(api).list_namespaced_deployment, release, env, timeout
         )
-        ingress = _release_object(
-            client.NetworkingV1Api(api).list_namespaced_ingress, release, env, timeout
-        )
+        ingress = None
+        if not env.ingress.uses_gateway_api:
+            ingress_api = client.NetworkingV1Api(api)
+            ingress = _release_object(ingress_api.list_namespaced_ingress, release, env, timeout)
         result.checks.extend(workload_checks(env, deployment, ingress, _pool(api, env, timeout)))
+        if env.ingress.enabled and env.ingress.uses_gateway_api:
+            result.checks.extend(_gateway_checks(api, env, timeout, release))
     return result
+
+
+def _gateway_checks(api: Any, env: Environment, timeout: float, release: str) -> list[Check]:
+    """The HTTPRoute and the provider's allow-list object against what the spec renders."""
+    from generator.status_gateway import gateway_rows, read_gateway_objects
+
+    live = read_gateway_objects(api, env, timeout, f"app.kubernetes.io/instance={release}", _call)
+    return [_check(env.name, *row) for row in gateway_rows(env, live, release)]
 
 
 @contextmanager

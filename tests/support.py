@@ -35,6 +35,16 @@ def frozen_repository(dest: Path) -> Path:
     return dest
 
 
+def golden_repository(dest: Path, case: str) -> Path:
+    """A repository holding a golden case's spec and its expected files, plus the chart."""
+    source = REPO / "tests" / "generator" / "golden" / case
+    (dest / "environments").mkdir(parents=True)
+    shutil.copy2(source / "spec.yaml", dest / SPEC)
+    shutil.copytree(source / "expected", dest, dirs_exist_ok=True)
+    shutil.copytree(REPO / "apps/fastapi/chart", dest / "apps/fastapi/chart")
+    return dest
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file below root, for checking that nothing changed."""
     return {

@@ -70,3 +70,55 @@ APPLICATION_SET = _argo("ApplicationSet", "applicationset-crd.yaml")
 APP_PROJECT = _argo("AppProject", "appproject-crd.yaml")
 IP_ADDRESS_POOL = _metallb("IPAddressPool", "metallb.io_ipaddresspools.yaml")
 L2_ADVERTISEMENT = _metallb("L2Advertisement", "metallb.io_l2advertisements.yaml")
+
+# What the chart creates for the Gateway API providers (issue 16), with the upstream CRDs of the
+# versions the README names (the copies in ../shared/crds; SOURCES.md there).
+GATEWAY_API_CRDS = (
+    "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.6.1/config/crd/standard/"
+)
+ENVOY_GATEWAY_CRDS = (
+    "https://raw.githubusercontent.com/envoyproxy/gateway/v1.9.0/"
+    "charts/gateway-helm/charts/crds/crds/generated/"
+)
+TRAEFIK_CRDS = (
+    "https://raw.githubusercontent.com/traefik/traefik/v3.7.9/"
+    "docs/content/reference/dynamic-configuration/"
+)
+
+
+def _gateway_api(kind: str, crd_file: str) -> Kind:
+    return Kind(
+        "gateway.networking.k8s.io/v1",
+        kind,
+        Crd(f"gateway-api/{crd_file}", GATEWAY_API_CRDS + crd_file),
+    )
+
+
+def _envoy_gateway(kind: str, crd_file: str) -> Kind:
+    return Kind(
+        "gateway.envoyproxy.io/v1alpha1",
+        kind,
+        Crd(f"envoy-gateway/{crd_file}", ENVOY_GATEWAY_CRDS + crd_file),
+    )
+
+
+HTTP_ROUTE = _gateway_api("HTTPRoute", "gateway.networking.k8s.io_httproutes.yaml")
+GATEWAY = _gateway_api("Gateway", "gateway.networking.k8s.io_gateways.yaml")
+SECURITY_POLICY = _envoy_gateway("SecurityPolicy", "gateway.envoyproxy.io_securitypolicies.yaml")
+CLIENT_TRAFFIC_POLICY = _envoy_gateway(
+    "ClientTrafficPolicy", "gateway.envoyproxy.io_clienttrafficpolicies.yaml"
+)
+ENVOY_PROXY = _envoy_gateway("EnvoyProxy", "gateway.envoyproxy.io_envoyproxies.yaml")
+MIDDLEWARE = Kind(
+    "traefik.io/v1alpha1",
+    "Middleware",
+    Crd("traefik/traefik.io_middlewares.yaml", TRAEFIK_CRDS + "traefik.io_middlewares.yaml"),
+)
+GATEWAY_API_KINDS = (
+    HTTP_ROUTE,
+    GATEWAY,
+    SECURITY_POLICY,
+    CLIENT_TRAFFIC_POLICY,
+    ENVOY_PROXY,
+    MIDDLEWARE,
+)

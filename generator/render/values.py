@@ -6,7 +6,7 @@ from typing import Any
 
 from generator.model import Environment, Spec
 from generator.render.jinja import render_template
-from generator.render.output import Kind, Output
+from generator.render.output import GATEWAY_API_KINDS, Kind, Output
 from generator.spec import deep_merge
 
 # Helm values, not Kubernetes objects; Argo CD renders the chart with them, which creates these.
@@ -21,6 +21,7 @@ OUTPUT = Output(
         Kind("networking.k8s.io/v1", "Ingress"),
         Kind("policy/v1", "PodDisruptionBudget"),
         Kind("autoscaling/v2", "HorizontalPodAutoscaler"),
+        *GATEWAY_API_KINDS,
     ),
 )
 VALUES_DIR = OUTPUT.folder
@@ -31,7 +32,10 @@ _COMMENTS = {
     "secret": "The name only: RELOAD_SECRET_TOKEN and SLACK_WEBHOOK_URL live in this Secret.",
     "ingress": "ingress-nginx enforces the allow-list; its Service needs "
     "externalTrafficPolicy: Local.",
+    "gatewayApi": "Gateway API: the HTTPRoute, the provider's allow-list, and the Gateway "
+    "with gateway.create.",
 }
+_GATEWAY_COMMENTS = {**_COMMENTS, "ingress": "Off: a Gateway API provider serves this environment."}
 
 
 def values_path(env_name: str) -> str:
@@ -66,6 +70,37 @@ def _ingress_values(env: Environment) -> dict[str, Any]:
     }
 
 
+def _gateway_api_values(env: Environment) -> dict[str, Any]:
+    """The chart's gatewayApi values: the route, its parent and the allow-list (the Ingress is
+    off). A created Gateway gets the HTTPS listener on the host and the environment's pool."""
+    ingress, gateway = env.ingress, env.ingress.gateway
+    if not ingress.enabled or gateway is None:
+        return {"enabled": False}
+    values: dict[str, Any] = {
+        "enabled": True,
+        "provider": ingress.provider,
+        "host": ingress.host,
+        "allowList": list(ingress.whitelist),
+        "clientAddress": ingress.client_address,
+        "trustedHops": ingress.trusted_hops or 0,
+        "parentRef": {
+            "name": gateway.name,
+            "namespace": gateway.namespace,
+            "sectionName": gateway.section_name or "",
+        },
+    }
+    if gateway.create:
+        values["gateway"] = {
+            "create": True,
+            "className": gateway.class_name,
+            "port": gateway.port,
+            "tlsSecretName": ingress.tls_secret_name,
+            "externalTrafficPolicy": ingress.external_traffic_policy or "Local",
+            "addressPool": env.metallb.pool,
+        }
+    return values
+
+
 def build_values(env: Environment) -> dict[str, Any]:
     """The environment's Helm values, with the spec's free-form helmValues merged last."""
     base: dict[str, Any] = {
@@ -75,13 +110,20 @@ def build_values(env: Environment) -> dict[str, Any]:
         "secret": {"name": env.secret_name},
         "ingress": _ingress_values(env),
     }
+    if env.ingress.uses_gateway_api:  # nginx environments' values stay as they were
+        base["ingress"] = {"enabled": False}
+        base["gatewayApi"] = _gateway_api_values(env)
     return deep_merge(base, env.helm_values)
 
 
 def render_values(spec: Spec) -> dict[str, str]:
     return {
         values_path(env.name): render_template(
-            "values.yaml.j2", spec.source, env=env, values=build_values(env), comments=_COMMENTS
+            "values.yaml.j2",
+            spec.source,
+            env=env,
+            values=build_values(env),
+            comments=_GATEWAY_COMMENTS if env.ingress.uses_gateway_api else _COMMENTS,
         )
         for env in spec.environments
     }

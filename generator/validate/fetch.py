@@ -6,40 +6,27 @@ import urllib.request
 from pathlib import Path
 
 from generator.errors import GitopsgenError
-from generator.render import declared_kinds
+from generator.render import declared_kinds, deployed_kinds
+from generator.render.output import GATEWAY_API_CRDS, Crd
 from generator.validate.crds import cache_dir
 
-GATEWAY_API = (
-    "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.6.1/config/crd/standard/"
+GATEWAY_CLASS_CRD = Crd(
+    "gateway-api/gateway.networking.k8s.io_gatewayclasses.yaml",
+    GATEWAY_API_CRDS + "gateway.networking.k8s.io_gatewayclasses.yaml",
 )
-ENVOY_GATEWAY = (
-    "https://raw.githubusercontent.com/envoyproxy/gateway/v1.9.0/"
-    "charts/gateway-helm/charts/crds/crds/generated/"
-)
-TRAEFIK = (
-    "https://raw.githubusercontent.com/traefik/traefik/v3.7.9/"
-    "docs/content/reference/dynamic-configuration/"
-)
-# Kinds no renderer emits yet whose rules `validate` runs on extra PATHs.
-_EXTRA = {
-    **{
-        f"gateway-api/gateway.networking.k8s.io_{name}.yaml": (
-            f"{GATEWAY_API}gateway.networking.k8s.io_{name}.yaml"
-        )
-        for name in ("gateways", "httproutes", "gatewayclasses")
-    },
-    **{
-        f"envoy-gateway/gateway.envoyproxy.io_{name}.yaml": (
-            f"{ENVOY_GATEWAY}gateway.envoyproxy.io_{name}.yaml"
-        )
-        for name in ("securitypolicies", "clienttrafficpolicies", "envoyproxies")
-    },
-    "traefik/traefik.io_middlewares.yaml": TRAEFIK + "traefik.io_middlewares.yaml",
-}
-# The upstream CRD of every custom kind a renderer declares, at its pinned version.
+
+# The upstream CRD of every custom kind a renderer emits or the chart deploys, at its pinned
+# version; GatewayClass too, which a Gateway names (the platform team's object).
 PINNED = dict(
     sorted(
-        {**_EXTRA, **{k.crd.path: k.crd.url for k in declared_kinds() if k.crd is not None}}.items()
+        {
+            **{GATEWAY_CLASS_CRD.path: GATEWAY_CLASS_CRD.url},
+            **{
+                k.crd.path: k.crd.url
+                for k in (*declared_kinds(), *deployed_kinds())
+                if k.crd is not None
+            },
+        }.items()
     )
 )
 

@@ -415,5 +415,8 @@ SPEC_CHECKS: tuple[Callable[[Spec, SpecLocator], Iterator[Finding]], ...] = (
 
 
 def check_spec_policies(spec: Spec, doc: SourceDocument) -> list[Finding]:
+    from generator.validate.client_address import check_client_address  # it imports this module
+
     at = SpecLocator(spec, doc)
-    return sorted(f for check in SPEC_CHECKS for f in check(spec, at))
+    checks = (*SPEC_CHECKS, check_client_address)
+    return sorted(f for check in checks for f in check(spec, at))

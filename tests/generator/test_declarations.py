@@ -96,14 +96,22 @@ def test_what_the_chart_creates_is_declared_by_the_values_renderer() -> None:
         values[part]["enabled"] = True
     values["autoscaling"].update({"minReplicas": 2, "maxReplicas": 3})
     chart = helm.Chart.load(REPO / "apps/fastapi/chart")
-    out = chart.render(values, name="fastapi", namespace="ns", is_install=True)
-    created = {
-        (d["apiVersion"], d["kind"])
-        for name, text in out.items()
-        if not name.endswith(".txt")
-        for d in yaml.safe_load_all(text)
-        if d
-    }
+    created: set[tuple[str, str]] = set()
+    # the Ingress, then each Gateway API provider with a Gateway of its own and an allow-list
+    for provider in (None, "envoy-gateway", "traefik"):
+        if provider is not None:
+            values["gatewayApi"].update(
+                {"enabled": True, "provider": provider, "allowList": ["10.0.0.0/8"]}
+            )
+            values["gatewayApi"]["gateway"]["create"] = True
+        out = chart.render(values, name="fastapi", namespace="ns", is_install=True)
+        created |= {
+            (d["apiVersion"], d["kind"])
+            for name, text in out.items()
+            if not name.endswith(".txt")
+            for d in yaml.safe_load_all(text)
+            if d
+        }
     from generator.render import values as values_renderer
 
     assert created == {(k.api_version, k.kind) for k in values_renderer.OUTPUT.deploys}
