@@ -96,3 +96,21 @@ def test_canary_steps_must_be_unique_percentages() -> None:
         parse_spec(text, "spec.yaml")
     messages = " ".join(f.message for f in caught.value.findings)
     assert "non-unique" in messages and "150 is greater than the maximum of 100" in messages
+
+
+def test_shadow_knobs_reach_the_helm_values_only_with_a_shadow_alias() -> None:
+    from generator.render.values import app_environment
+
+    text = SPEC_TEXT.replace(
+        "    serving: {defaultAlias: B}   # green is live\n",
+        "    serving: {defaultAlias: B, shadowAlias: A, shadowTolerance: 0.00001}\n",
+    )
+    spec, _ = parse_spec(text, "spec.yaml")
+    prod = app_environment(spec.environment("prod"))
+    assert (prod["SHADOW_ALIAS"], prod["SHADOW_PERCENT"], prod["SHADOW_TOLERANCE"]) == (
+        "A",
+        "10",
+        "0.00001",
+    )
+    dev = app_environment(spec.environment("dev"))
+    assert "SHADOW_PERCENT" not in dev and "SHADOW_TOLERANCE" not in dev

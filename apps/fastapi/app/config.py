@@ -28,6 +28,8 @@ class Settings:
     log_dir: str = "/app/logs"
     poll_interval_seconds: float = 30.0
     shadow_alias: str = ""
+    shadow_percent: int = 100
+    shadow_tolerance: float = 0.0
     max_batch_rows: int = 10_000
     slack_timeout_seconds: float = 3.0
     request_log: bool = True
@@ -94,6 +96,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_dir=env.get("LOG_DIR", "").strip() or "/app/logs",
         poll_interval_seconds=_float(env, "ALIAS_POLL_INTERVAL_SECONDS", 30.0),
         shadow_alias=shadow,
+        shadow_percent=_int(env, "SHADOW_PERCENT", 100, 0, 100),
+        shadow_tolerance=_float(env, "SHADOW_TOLERANCE", 0.0),
         max_batch_rows=_int(env, "MAX_BATCH_ROWS", 10_000, 1, 10_000_000),
         slack_timeout_seconds=_float(env, "SLACK_TIMEOUT_SECONDS", 3.0),
         request_log=env.get("REQUEST_LOG", "true").strip().lower() not in ("0", "false", "no"),
