@@ -264,9 +264,7 @@ def verify(
             reason = f"no shadow comparison: serving.shadowAlias is neither {target.candidate} nor {target.live}"
             results.append(CheckResult(check, None, None, SKIPPED, reason))
             continue
-        counts = [query(q) for q in check.sample_queries]
-        samples = (
-            None if any(n is None for n in counts) else min(n for n in counts if n is not None)
-        )
+        # no series: nothing was counted in the window
+        samples = min(query(q) or 0.0 for q in check.sample_queries)
         results.append(judge(check, query(check.query), samples, target.min_samples))
     return Verification(target, prometheus, tuple(results))
