@@ -91,7 +91,8 @@ class PrometheusClient:
                 body = response.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as exc:
             # Prometheus answers 400, 422 and 503 with a JSON error body; anything else is not it
-            body = exc.read(MAX_ANSWER_BYTES + 1)
+            with exc:
+                body = exc.read(MAX_ANSWER_BYTES + 1)
             if exc.headers.get_content_type() != "application/json":
                 raise PrometheusError(
                     f"{shown} answered HTTP {exc.code}, not a Prometheus API answer"
