@@ -10,7 +10,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from bench import generator_bench, serving_bench
+from bench import generator_bench, serving_bench, shadow_bench
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = (
@@ -51,6 +51,7 @@ def main() -> int:
     sections = [generator_bench.run(sizes)]
     if os.environ.get("BENCH_SKIP_SERVING") != "1":
         sections.append(serving_bench.run())
+        sections.append(shadow_bench.run())
     text = "\n".join(
         [
             "# Benchmarks",

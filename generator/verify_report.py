@@ -19,7 +19,7 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "share":
         return f"{value * 100:.2f}%"
     if unit == "seconds":
-        return f"{value * 1000:.1f} ms"
+        return f"{value:.2f} s" if value >= 1 else f"{value * 1000:.1f} ms"
     return f"{value:.2f}"
 
 
