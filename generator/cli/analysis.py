@@ -91,8 +91,10 @@ def apply_with_section(
     push: bool,
     remote: str,
     open_pr: bool,
+    body_to_stderr: bool = False,
 ) -> None:
-    """Branch and commit the edit (promote.apply_edit); print and open the PR with `section`."""
+    """Branch and commit the edit (promote.apply_edit); print and open the PR with `section`.
+    `body_to_stderr` keeps stdout for a machine-readable report."""
     from generator.promote import apply_edit
     from generator.pullrequest import open_pull_request
 
@@ -103,8 +105,8 @@ def apply_with_section(
         + (f", pushed to {remote}" if outcome.pushed else ""),
         err=True,
     )
-    click.echo(f"# {outcome.title}\n")
-    click.echo(body, nl=False)
+    click.echo(f"# {outcome.title}\n", err=body_to_stderr)
+    click.echo(body, nl=False, err=body_to_stderr)
     if open_pr:
         click.echo(open_pull_request(outcome.branch, outcome.title, body, outcome.pushed), err=True)
 
@@ -162,7 +164,9 @@ def verify(
 
         spec_rel = spec_path.resolve().relative_to(base).as_posix()
         edit, section = rollback_for(base, current, spec_rel, result, branch)
-        apply_with_section(base, spec_path, current, edit, section, push, remote, open_pr)
+        apply_with_section(
+            base, spec_path, current, edit, section, push, remote, open_pr, fmt == "json"
+        )
     sys.exit(result.exit_code)
 
 

@@ -3,6 +3,7 @@ rolls back through Git; real git repositories, Prometheus answers replayed from 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,13 @@ def test_a_live_alias_failing_after_a_switch_is_rolled_back_by_history(
     assert f"# Roll back prod to A (blue), undoing {switch[:10]}" in result.stdout
     assert "- error rate: beyond the threshold" in result.stdout
     assert "defaultAlias: A" in git(root, "show", f"rollback/prod-A:{SPEC}")
+    git(root, "branch", "-D", "rollback/prod-A")
+    result = run_cli(
+        "verify", "prod", "--root", root, "--candidate", "B", "--rollback-on-failure",
+        "--format", "json", expect=1,
+    )  # fmt: skip
+    assert json.loads(result.stdout)["verdict"] == "Failed"  # stdout stays JSON
+    assert "# Roll back prod to A (blue)" in result.stderr
 
 
 def test_a_failing_candidate_that_serves_nothing_is_not_rolled_back(
