@@ -58,6 +58,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 
 test: lint
+	@$(BIN)/python apps/fastapi/tools/local_prometheus.py --install   # verify's tests need it
 	$(BIN)/pytest
 
 check: $(TEST_STAMP)

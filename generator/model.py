@@ -33,6 +33,23 @@ class Serving:
     ab_split_percent: int
     shadow_alias: str | None
     poll_interval_seconds: int
+    shadow_percent: int = 10
+    shadow_tolerance: float = 0.0
+    canary_steps: tuple[int, ...] = (10, 25, 50, 100)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What `verify` reads from Prometheus and the thresholds it judges the candidate by."""
+
+    prometheus_url: str | None
+    selector: str
+    window: str = "10m"
+    min_samples: int = 200
+    max_error_rate: float = 0.01
+    max_p99_seconds: float = 0.5
+    max_latency_ratio: float = 1.5
+    min_shadow_agreement: float = 0.95
 
 
 GATEWAY_PROVIDERS = ("envoy-gateway", "traefik")
@@ -105,6 +122,7 @@ class Environment:
     secret_name: str
     sync_policy: SyncPolicy
     helm_values: dict[str, Any] = field(default_factory=dict)
+    analysis: Analysis = field(default_factory=lambda: Analysis(None, ""))
 
 
 @dataclass(frozen=True)
@@ -171,6 +189,9 @@ def build_environment(
             ab_split_percent=serving["abSplitPercent"],
             shadow_alias=serving.get("shadowAlias"),
             poll_interval_seconds=serving.get("pollIntervalSeconds", 30),
+            shadow_percent=serving.get("shadowPercent", 10),
+            shadow_tolerance=float(serving.get("shadowTolerance", 0.0)),
+            canary_steps=tuple(sorted(serving.get("canarySteps", (10, 25, 50, 100)))),
         ),
         ingress=Ingress(
             enabled=ingress.get("enabled", True),
@@ -195,6 +216,22 @@ def build_environment(
         secret_name=(data.get("secrets") or {}).get("name") or f"{app_name}-secrets",
         sync_policy=SyncPolicy(sync["automated"], sync["prune"], sync["selfHeal"]),
         helm_values=data.get("helmValues", {}),
+        analysis=build_analysis(data.get("analysis") or {}, data["namespace"]),
+    )
+
+
+def build_analysis(data: dict[str, Any], namespace: str) -> Analysis:
+    """The analysis section with its defaults; the selector defaults to the namespace, as
+    Prometheus's Kubernetes service discovery labels a pod's series."""
+    return Analysis(
+        prometheus_url=(data.get("prometheus") or {}).get("url"),
+        selector=data.get("selector", f'namespace="{namespace}"'),
+        window=data.get("window", "10m"),
+        min_samples=data.get("minSamples", 200),
+        max_error_rate=float(data.get("maxErrorRate", 0.01)),
+        max_p99_seconds=float(data.get("maxP99Seconds", 0.5)),
+        max_latency_ratio=float(data.get("maxLatencyRatio", 1.5)),
+        min_shadow_agreement=float(data.get("minShadowAgreement", 0.95)),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from generator.cli import cluster, promotion, repository
+from generator.cli import analysis, cluster, promotion, repository
 from generator.cli.common import EXIT_CODES_HELP
 
 
@@ -20,7 +20,12 @@ def cli() -> None:
     decisions into reviewed commits."""
 
 
-for _command in (*repository.COMMANDS, *promotion.COMMANDS, *cluster.COMMANDS):
+for _command in (
+    *repository.COMMANDS,
+    *promotion.COMMANDS,
+    *analysis.COMMANDS,
+    *cluster.COMMANDS,
+):
     cli.add_command(_command)
 
 

@@ -33,6 +33,7 @@ EXIT_CODES = (
         "usage or environment: a wrong option or argument, an unknown environment, an "
         "unreadable file, a cluster or server that cannot be reached, an internal error",
     ),
+    (3, "inconclusive: `verify` saw too few samples or no data to decide"),
     (130, "interrupted by SIGINT (143: SIGTERM); a promotion or commit under way was undone"),
 )
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES)

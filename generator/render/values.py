@@ -45,6 +45,14 @@ def values_path(env_name: str) -> str:
 def app_environment(env: Environment) -> dict[str, str]:
     """The serving app's environment variables, as the Deployment sets them."""
     serving = env.serving
+    shadow = (
+        {
+            "SHADOW_PERCENT": str(serving.shadow_percent),
+            "SHADOW_TOLERANCE": f"{serving.shadow_tolerance:.6f}".rstrip("0").rstrip("."),
+        }
+        if serving.shadow_alias
+        else {}
+    )
     return {
         "MLFLOW_TRACKING_URI": env.tracking_uri,
         "MODEL_NAME": env.model_name,
@@ -54,6 +62,7 @@ def app_environment(env: Environment) -> dict[str, str]:
         "AB_SPLIT_PERCENT": str(serving.ab_split_percent),
         "SHADOW_ALIAS": serving.shadow_alias or "",
         "ALIAS_POLL_INTERVAL_SECONDS": str(serving.poll_interval_seconds),
+        **shadow,
     }
 
 

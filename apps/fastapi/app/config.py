@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     log_dir: Annotated[str, Field(alias="LOG_DIR")] = "/app/logs"
     poll_interval_seconds: Annotated[NonNegative, Field(alias="ALIAS_POLL_INTERVAL_SECONDS")] = 30.0
     shadow_alias: Annotated[Literal["", "A", "B"], Field(alias="SHADOW_ALIAS")] = ""
+    shadow_percent: Annotated[int, Field(alias="SHADOW_PERCENT", ge=0, le=100)] = 100
+    shadow_tolerance: Annotated[NonNegative, Field(alias="SHADOW_TOLERANCE")] = 0.0
     max_batch_rows: Annotated[int, Field(alias="MAX_BATCH_ROWS", ge=1, le=10_000_000)] = 10_000
     max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", ge=1024, le=1024**3)] = (
         DEFAULT_MAX_BODY_BYTES

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.metrics import Metrics
 from app.models import AliasNotFoundError, LoadedModel, ModelStore, ReloadOutcome
 from app.routing import ALIASES
+from app.shadow import Sampler, agree
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Runtime:
     shadow_seconds: float = 0.0
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     _poll_failing: set[str] = field(default_factory=set)
+    _sampler: Sampler | None = None
 
     def refresh_health(self) -> str:
         status = self.store.health()
@@ -128,6 +130,10 @@ class Runtime:
         shadow = self.store.get(alias) if alias else None
         if shadow is None or shadow.alias == served.alias:
             return
+        if self._sampler is None:
+            self._sampler = Sampler(self.settings.shadow_percent)
+        if not self._sampler.pick():
+            return
         self.spawn(self._shadow(shadow, served, rows, names, answer))
 
     async def _shadow(
@@ -139,9 +145,10 @@ class Runtime:
             result = shadow.predict(rows, names)
         except Exception as exc:
             logger.warning("shadow prediction on {} failed: {}", shadow.alias, exc)
+            self.metrics.shadow_requests.labels(shadow.alias, served.alias, "error").inc()
             return
         elapsed = time.perf_counter() - start
-        agreed = result == answer
+        agreed = agree(answer, result, self.settings.shadow_tolerance)
         self.shadow["compared"] += 1
         self.shadow["agreed"] += int(agreed)
         self.shadow_seconds += elapsed

@@ -1,0 +1,216 @@
+"""Commands that judge a candidate on real traffic and act on the verdict: verify (optionally
+rolling back through Git on failure) and canary (the next step, only on success)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from generator.cli.common import (
+    command_epilog,
+    environment_argument,
+    load_for_environment,
+    reports_errors,
+    root_option,
+    spec_option,
+)
+from generator.cli.promotion import git_options
+
+if TYPE_CHECKING:
+    from generator.model import Spec
+    from generator.promote import Edit
+    from generator.verify import Verification
+
+WINDOW = re.compile(r"^[1-9][0-9]*(s|m|h|d)$")
+
+
+def _window(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not WINDOW.match(value):
+        raise click.BadParameter(f"{value!r} is not a window like 30s, 10m, 1h or 1d")
+    return value
+
+
+def _url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.match(r"^https?://\S+$", value):
+        raise click.BadParameter(f"{value!r} is not an http(s) URL")
+    return value
+
+
+prometheus_option = click.option(
+    "--prometheus",
+    callback=_url,
+    default=None,
+    help="The Prometheus URL (default: the spec's analysis.prometheus.url).",
+)
+window_option = click.option(
+    "--window",
+    callback=_window,
+    default=None,
+    help="Look back this far (default: analysis.window).",
+)
+candidate_option = click.option(
+    "--candidate",
+    type=click.Choice(("A", "B")),
+    default=None,
+    help="Judge this alias (default: the one not serving all traffic; name the live alias of "
+    "blue_green to check it right after a switch).",
+)
+
+
+def run_verification(
+    current: Spec,
+    spec_path: Path,
+    environment: str,
+    prometheus: str | None,
+    window: str | None,
+    candidate: str | None,
+) -> Verification:
+    from generator.prometheus import PrometheusClient, display_url
+    from generator.verify import verify
+
+    env = current.require(environment)
+    url = prometheus or env.analysis.prometheus_url
+    if not url:
+        raise click.UsageError(
+            f"{environment}: no Prometheus to ask: set analysis.prometheus.url in {spec_path} "
+            "or pass --prometheus URL"
+        )
+    return verify(env, display_url(url), PrometheusClient(url).query, window, candidate)
+
+
+def apply_with_section(
+    base: Path,
+    spec_path: Path,
+    current: Spec,
+    edit: Edit,
+    section: str,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    body_to_stderr: bool = False,
+) -> None:
+    """Branch and commit the edit (promote.apply_edit); print and open the PR with `section`.
+    `body_to_stderr` keeps stdout for a machine-readable report."""
+    from generator.promote import apply_edit
+    from generator.pullrequest import open_pull_request
+
+    outcome = apply_edit(base, spec_path, edit, current, push, remote)
+    body = outcome.body + "\n" + section
+    click.echo(
+        f"created branch {outcome.branch} with commit {outcome.commit[:12]}"
+        + (f", pushed to {remote}" if outcome.pushed else ""),
+        err=True,
+    )
+    click.echo(f"# {outcome.title}\n", err=body_to_stderr)
+    click.echo(body, nl=False, err=body_to_stderr)
+    if open_pr:
+        click.echo(open_pull_request(outcome.branch, outcome.title, body, outcome.pushed), err=True)
+
+
+@click.command(
+    epilog=command_epilog(
+        "gitopsgen verify prod",
+        "gitopsgen verify prod --prometheus http://127.0.0.1:9090 --window 30m --format json",
+        "gitopsgen verify prod --rollback-on-failure --push --open-pr",
+    )
+)
+@environment_argument
+@prometheus_option
+@window_option
+@candidate_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json", "github")),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--rollback-on-failure",
+    is_flag=True,
+    help="On Failed, create the rollback branch with the failing checks in its PR body.",
+)
+@git_options
+@spec_option
+@root_option
+@reports_errors
+def verify(
+    environment: str,
+    prometheus: str | None,
+    window: str | None,
+    candidate: str | None,
+    fmt: str,
+    rollback_on_failure: bool,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Judge ENVIRONMENT's candidate alias on real traffic from Prometheus: exit 0 Successful,
+    1 Failed, 3 Inconclusive."""
+    from generator.verify_report import REPORTERS
+
+    base, spec_path, current = load_for_environment(root, spec, environment)
+    result = run_verification(current, spec_path, environment, prometheus, window, candidate)
+    click.echo(REPORTERS[fmt](result), nl=False)
+    if rollback_on_failure and result.verdict == "Failed":
+        from generator.canary import rollback_for
+
+        spec_rel = spec_path.resolve().relative_to(base).as_posix()
+        edit, section = rollback_for(base, current, spec_rel, result, branch)
+        apply_with_section(
+            base, spec_path, current, edit, section, push, remote, open_pr, fmt == "json"
+        )
+    sys.exit(result.exit_code)
+
+
+@click.command(
+    epilog=command_epilog(
+        "gitopsgen canary prod",
+        "gitopsgen canary prod --push --open-pr",
+        "gitopsgen canary prod --skip-verify",
+    )
+)
+@environment_argument
+@prometheus_option
+@window_option
+@click.option(
+    "--skip-verify", is_flag=True, help="Take the step without verifying; the PR body says so."
+)
+@git_options
+@spec_option
+@root_option
+@reports_errors
+def canary(
+    environment: str,
+    prometheus: str | None,
+    window: str | None,
+    skip_verify: bool,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """The next step of serving.canarySteps as a promotion branch, only when verify on the
+    current step is Successful."""
+    from generator.canary import canary_edit
+    from generator.verify_report import report_text
+
+    base, spec_path, current = load_for_environment(root, spec, environment)
+    result = None
+    if not skip_verify:
+        result = run_verification(current, spec_path, environment, prometheus, window, None)
+        click.echo(report_text(result), err=True, nl=False)
+    edit, section = canary_edit(current, environment, result, branch)
+    apply_with_section(base, spec_path, current, edit, section, push, remote, open_pr)
+
+
+COMMANDS = (verify, canary)
