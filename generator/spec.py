@@ -18,8 +18,6 @@ from generator.findings import Finding, build_finding
 from generator.model import Spec, build_environment, build_spec
 from generator.yamlsource import PathPart, SourceDocument, format_path, load_document
 
-DEFAULT_SPEC = Path("environments/environments.yaml")
-
 # Stable ids of the spec's own checks (policies of the validator are GG1xx).
 SCHEMA_IDS = {
     "syntax": "GG001",

@@ -8,11 +8,8 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from generator.findings import Finding, build_finding
-from generator.validate.policies import (
-    deprecated_key_paths,
-    parse_pool_entry,
-    secret_findings_in,
-)
+from generator.validate.policies import deprecated_key_paths, parse_pool_entry
+from generator.validate.secrets import secret_findings_in
 from generator.yamlsource import PathPart, SourceDocument, format_path
 
 LoadedFile = tuple[str, list[SourceDocument]]

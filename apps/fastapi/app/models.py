@@ -104,7 +104,6 @@ class ReloadOutcome:
     alias: str
     version: str | None
     previous_version: str | None
-    unloaded: bool = False
 
 
 def _build_predict(

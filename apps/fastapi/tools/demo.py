@@ -34,7 +34,7 @@ def missing_aliases(tracking_uri: str) -> list[str]:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    client = MlflowClient(tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     missing = []
     for alias in ("A", "B"):
         try:
