@@ -71,8 +71,11 @@ def colour_section(facts: PullRequestFacts) -> list[str]:
     idle = after.rollout.idle
     pods = after.colour_replicas(idle)
     total = pods + after.replicas
-    lines += ["", f"After the merge {total} pods run: {after.replicas} {after.rollout.active}, "
-              f"{pods} {idle}. {_cost(facts.root, after, pods)}"]
+    lines += [
+        "",
+        f"After the merge {total} pods run: {after.replicas} {after.rollout.active}, "
+        f"{pods} {idle}. {_cost(facts.root, after, pods)}",
+    ]
     if after.rollout.shadow_percent and pods:
         lines.append(
             f"The live colour copies {after.rollout.shadow_percent}% of its /predict requests "
