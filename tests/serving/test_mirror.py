@@ -131,9 +131,9 @@ def test_a_full_queue_drops_and_counts_and_never_waits() -> None:
         settings = Settings(
             tracking_uri="http://127.0.0.1:1",
             model_name="m",
-            APP_COLOR="blue",
-            PREVIEW_URL="http://127.0.0.1:1",
-            PREVIEW_SHADOW_PERCENT=100,
+            app_color="blue",
+            preview_url="http://127.0.0.1:1",
+            preview_shadow_percent=100,
         )
         registry = CollectorRegistry()
         mirror = Mirror(settings, registry)
