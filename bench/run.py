@@ -10,7 +10,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from bench import cel_bench, generator_bench, serving_bench, shadow_bench
+from bench import cel_bench, generator_bench, mirror_bench, serving_bench, shadow_bench
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = (
@@ -53,6 +53,7 @@ def main() -> int:
     if os.environ.get("BENCH_SKIP_SERVING") != "1":
         sections.append(serving_bench.run())
         sections.append(shadow_bench.run())
+        sections.append(mirror_bench.run())
     text = "\n".join(
         [
             "# Benchmarks",

@@ -116,6 +116,11 @@ REGISTRY: dict[str, Check] = {
             "GG140", _E, "helmValues.env does not set a name the chart, the spec or the Secret owns"
         ),
         Check("GG141", _E, "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`"),
+        # GG180-GG183: blue-green of the serving image (rollout.strategy blueGreen)
+        Check("GG180", _E, "each colour's image tag is pinned; a warning outside production-like"),
+        Check("GG181", _E, "the two colours differ in image tag or alias"),
+        Check("GG182", _W, "a production-like idle colour is not at 0 replicas"),
+        Check("GG183", _E, "ingress.previewHost needs blueGreen and is not a live host"),
         # drift
         Check("GG201", _E, "a rendered file is stale"),
         Check("GG202", _E, "a rendered file is missing"),

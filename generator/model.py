@@ -52,6 +52,42 @@ class Analysis:
     min_shadow_agreement: float = 0.95
 
 
+COLOURS = ("blue", "green")
+
+
+@dataclass(frozen=True)
+class Colour:
+    """One colour of a blueGreen rollout: a Deployment of its own image tag serving one alias."""
+
+    name: str
+    tag: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """How a new version of the serving app arrives: `single` (one Deployment) or `blueGreen`
+    (two, the Service selecting `active`; the other one is behind the preview Service)."""
+
+    strategy: str = "single"
+    active: str = "blue"
+    blue: Colour = Colour("blue", "", "A")
+    green: Colour = Colour("green", "", "B")
+    idle_replicas: int = 0
+    shadow_percent: int = 0
+
+    @property
+    def blue_green(self) -> bool:
+        return self.strategy == "blueGreen"
+
+    @property
+    def idle(self) -> str:
+        return "green" if self.active == "blue" else "blue"
+
+    def colour(self, name: str) -> Colour:
+        return self.blue if name == "blue" else self.green
+
+
 GATEWAY_PROVIDERS = ("envoy-gateway", "traefik")
 # A created Gateway's defaults: the GatewayClass each project's install guide names, and the
 # HTTPS port its proxy listens on (Traefik matches a listener to the entryPoint of that port).
@@ -85,6 +121,7 @@ class Ingress:
     client_address: str = "direct"
     trusted_hops: int | None = None
     external_traffic_policy: str | None = None  # None: the spec does not say
+    preview_host: str | None = None  # blueGreen: a host routed to the preview Service
 
     @property
     def uses_gateway_api(self) -> bool:
@@ -123,6 +160,11 @@ class Environment:
     sync_policy: SyncPolicy
     helm_values: dict[str, Any] = field(default_factory=dict)
     analysis: Analysis = field(default_factory=lambda: Analysis(None, ""))
+    rollout: Rollout = field(default_factory=Rollout)
+
+    def colour_replicas(self, colour: str) -> int:
+        """Pods of a colour: `replicas` for the active one, `idleReplicas` for the other."""
+        return self.replicas if colour == self.rollout.active else self.rollout.idle_replicas
 
 
 @dataclass(frozen=True)
@@ -205,6 +247,7 @@ def build_environment(
             client_address=ingress.get("clientAddress", "direct"),
             trusted_hops=ingress.get("trustedHops"),
             external_traffic_policy=_external_traffic_policy(ingress),
+            preview_host=ingress.get("previewHost"),
         ),
         metallb=MetalLB(
             pool=metallb["pool"],
@@ -217,6 +260,26 @@ def build_environment(
         sync_policy=SyncPolicy(sync["automated"], sync["prune"], sync["selfHeal"]),
         helm_values=data.get("helmValues", {}),
         analysis=build_analysis(data.get("analysis") or {}, data["namespace"]),
+        rollout=build_rollout(data, image.get("tag", ""), serving["defaultAlias"]),
+    )
+
+
+def build_rollout(data: dict[str, Any], tag: str, alias: str) -> Rollout:
+    """The rollout section; a colour's tag defaults to the environment's, its alias to the
+    serving alias, the idle colour's replicas to `replicas`."""
+    rollout = data.get("rollout") or {}
+
+    def colour(name: str) -> Colour:
+        part = rollout.get(name) or {}
+        return Colour(name, (part.get("image") or {}).get("tag", tag), part.get("alias", alias))
+
+    return Rollout(
+        strategy=rollout.get("strategy", "single"),
+        active=rollout.get("active", "blue"),
+        blue=colour("blue"),
+        green=colour("green"),
+        idle_replicas=rollout.get("idleReplicas", data["replicas"]),
+        shadow_percent=rollout.get("shadowPercent", 0),
     )
 
 

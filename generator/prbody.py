@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from generator.bluegreen import colour_section
 from generator.changes import Change
 from generator.findings import Finding
 from generator.model import ALIAS_COLOURS, Spec
@@ -41,6 +42,7 @@ def pr_body(facts: PullRequestFacts) -> str:
     if edit.note:
         lines += ["", f"Note: {edit.note}."]
     lines += ["", "### Files", "", *[f"- `{p}`" for p in facts.paths]]
+    lines += colour_section(facts)
     if any(part[0] == "serving" and part[-1] in ROUTING_FIELDS for part, _ in edit.assignments):
         lines += _traffic(facts)
     lines += _kubernetes(facts)

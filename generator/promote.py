@@ -204,6 +204,10 @@ def promotion_edit(spec: Spec, root: Path, env: str, to: str, branch: str | None
     """`promote ENV --to X`: X serves all traffic once merged. In canary or ab_test that means
     completing the rollout too: serving.mode becomes blue_green."""
     environment = _environment(spec, env)
+    if environment.rollout.blue_green:  # a colour of the serving image, not a model alias
+        from generator.bluegreen import colour_switch_edit
+
+        return colour_switch_edit(environment, to, branch)
     serving = environment.serving
     alias = normalise_alias(to)
     colour = f"{alias} ({ALIAS_COLOURS[alias]})"

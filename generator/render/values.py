@@ -34,6 +34,8 @@ _COMMENTS = {
     "externalTrafficPolicy: Local.",
     "gatewayApi": "Gateway API: the HTTPRoute, the provider's allow-list, and the Gateway "
     "with gateway.create.",
+    "rollout": "Blue-green: a Deployment per colour (its image tag and alias); the Service "
+    "selects `active`, <app>-preview the other. A switch is the line `active`.",
 }
 _GATEWAY_COMMENTS = {**_COMMENTS, "ingress": "Off: a Gateway API provider serves this environment."}
 
@@ -110,6 +112,21 @@ def _gateway_api_values(env: Environment) -> dict[str, Any]:
     return values
 
 
+def _rollout_values(env: Environment) -> dict[str, Any]:
+    """The chart's rollout values: each colour's image tag and alias, which one is active."""
+    rollout = env.rollout
+    values: dict[str, Any] = {
+        "strategy": rollout.strategy,
+        "active": rollout.active,
+        "colors": {c.name: {"tag": c.tag, "alias": c.alias} for c in (rollout.blue, rollout.green)},
+        "idleReplicas": rollout.idle_replicas,
+        "shadowPercent": rollout.shadow_percent,
+    }
+    if env.ingress.enabled and env.ingress.preview_host:
+        values["previewHost"] = env.ingress.preview_host
+    return values
+
+
 def build_values(env: Environment) -> dict[str, Any]:
     """The environment's Helm values, with the spec's free-form helmValues merged last."""
     base: dict[str, Any] = {
@@ -122,6 +139,8 @@ def build_values(env: Environment) -> dict[str, Any]:
     if env.ingress.uses_gateway_api:  # nginx environments' values stay as they were
         base["ingress"] = {"enabled": False}
         base["gatewayApi"] = _gateway_api_values(env)
+    if env.rollout.blue_green:  # single environments' values stay as they were
+        base["rollout"] = _rollout_values(env)
     return deep_merge(base, env.helm_values)
 
 

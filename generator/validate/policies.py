@@ -319,7 +319,8 @@ SPEC_CHECKS: tuple[Callable[[Spec, SpecLocator], Iterator[Finding]], ...] = (
 
 def check_spec_policies(spec: Spec, doc: SourceDocument) -> list[Finding]:
     from generator.validate.client_address import check_client_address  # it imports this module
+    from generator.validate.rollout_policies import ROLLOUT_CHECKS  # so does this one
 
     at = SpecLocator(spec, doc)
-    checks = (*SPEC_CHECKS, check_client_address)
+    checks = (*SPEC_CHECKS, check_client_address, *ROLLOUT_CHECKS)
     return sorted(f for check in checks for f in check(spec, at))

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         int, Field(alias="REGISTRY_TIMEOUT_SECONDS", ge=1, le=600)
     ] = 5
     request_log: Annotated[bool, Field(alias="REQUEST_LOG")] = True
+    # blue-green of the serving image (app/mirror.py): this colour, its version, and the preview
+    # Service PREVIEW_SHADOW_PERCENT of live /predict requests are copied to
+    app_color: Annotated[Literal["", "blue", "green"], Field(alias="APP_COLOR")] = ""
+    app_version: Annotated[str, Field(alias="APP_VERSION", max_length=128)] = ""
+    preview_url: Annotated[str, Field(alias="PREVIEW_URL"), AfterValidator(_webhook)] = ""
+    preview_shadow_percent: Annotated[int, Field(alias="PREVIEW_SHADOW_PERCENT", ge=0, le=100)] = 0
 
     @classmethod
     def settings_customise_sources(

@@ -22,6 +22,7 @@ from app.alerts import SlackNotifier
 from app.config import Settings, SettingsError, load_settings
 from app.logs import configure_logging, remove_sinks
 from app.metrics import Metrics
+from app.mirror import start_mirror, stop_mirror
 from app.models import ModelStore
 from app.routes import models, ops, predict
 from app.runtime import Runtime
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             remove_sinks(sinks)
             raise
         app.state.runtime = runtime
+        app.state.mirror = start_mirror(active, runtime.metrics.registry)
         poller = None
         if active.poll_interval_seconds > 0:
             poller = asyncio.create_task(runtime.poll_aliases())
@@ -159,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if poller is not None:
                 poller.cancel()
+            await stop_mirror(app.state.mirror)
             await runtime.aclose()
             await logger.complete()
             remove_sinks(sinks)

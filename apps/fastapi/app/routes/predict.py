@@ -7,10 +7,11 @@ import time
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException, Response
+from fastapi import APIRouter, Header, HTTPException, Request, Response
 from loguru import logger
 
 from app.inputs import InputError, PredictRequest, PredictResponse, to_array
+from app.mirror import mirrored
 from app.models import LoadedModel
 from app.routing import ALIASES, choose_alias, other_alias
 from app.runtime import Runtime, RuntimeDep
@@ -83,7 +84,7 @@ async def _serve(
 
 @router.post("/predict", response_model=PredictResponse, responses={**NOT_LOADED, **BAD_INPUT})
 async def predict(
-    body: PredictRequest, runtime: RuntimeDep, x_client_id: ClientId = None
+    body: PredictRequest, runtime: RuntimeDep, request: Request, x_client_id: ClientId = None
 ) -> Response:
     """Routed by ALIAS_SELECTION_MODE; falls back to the loaded alias when the routed one is not."""
     s = runtime.settings
@@ -94,7 +95,8 @@ async def predict(
     if model is None:
         runtime.metrics.requests.labels(routed, "503").inc()
         raise HTTPException(503, "no model is loaded")
-    return await _serve(runtime, model, body, x_client_id, routed)
+    serving = _serve(runtime, model, body, x_client_id, routed)
+    return await mirrored(request, body, x_client_id, serving)  # blue-green: app/mirror.py
 
 
 @router.post(
