@@ -239,6 +239,8 @@ def _check(env: str, item: str, expected: str, live: str | None) -> Check:
 
 def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) -> list[Check]:
     """The live Deployment, Ingress and pool against what the spec renders (pure)."""
+    if env.rollout.blue_green:  # the colours' Deployments are checked on their own
+        return edge_checks(env, ingress, pool)
     checks = []
     container = deployment.spec.template.spec.containers[0] if deployment is not None else None
     checks.append(
@@ -256,6 +258,12 @@ def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) 
     for name in WATCHED_ENV:
         live = live_env.get(name) if container is not None else None
         checks.append(_check(env.name, f"env {name}", expected_env[name], live))
+    return checks + edge_checks(env, ingress, pool)
+
+
+def edge_checks(env: Environment, ingress: Any, pool: Any) -> list[Check]:
+    """The Ingress allow-list and the MetalLB pool against what the spec renders (pure)."""
+    checks = []
     if env.ingress.enabled and not env.ingress.uses_gateway_api:
         annotations = (ingress.metadata.annotations or {}) if ingress is not None else None
         live_list = annotations.get(WHITELIST_ANNOTATION) if annotations is not None else None
@@ -292,9 +300,12 @@ def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvS
     with _naming(env, workload):
         api, timeout = workload.api, clusters.timeout
         release = spec.app_name
-        deployment = _release_object(
-            client.AppsV1Api(api).list_namespaced_deployment, release, env, timeout
-        )
+        deployment = None
+        if env.rollout.blue_green:  # two Deployments: each colour is compared on its own
+            result.checks.extend(_bluegreen_checks(api, env, timeout, release))
+        else:
+            list_deployments = client.AppsV1Api(api).list_namespaced_deployment
+            deployment = _release_object(list_deployments, release, env, timeout)
         ingress = None
         if not env.ingress.uses_gateway_api:
             ingress_api = client.NetworkingV1Api(api)
@@ -303,6 +314,14 @@ def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvS
         if env.ingress.enabled and env.ingress.uses_gateway_api:
             result.checks.extend(_gateway_checks(api, env, timeout, release))
     return result
+
+
+def _bluegreen_checks(api: Any, env: Environment, timeout: float, release: str) -> list[Check]:
+    from generator.status_bluegreen import bluegreen_rows, read_bluegreen_objects
+
+    selector = f"app.kubernetes.io/instance={release}"
+    live = read_bluegreen_objects(api, env, timeout, selector, _call)
+    return [_check(env.name, *row) for row in bluegreen_rows(env, *live)]
 
 
 def _gateway_checks(api: Any, env: Environment, timeout: float, release: str) -> list[Check]:
@@ -320,35 +339,6 @@ def _naming(env: Environment, connection: Connection) -> Iterator[None]:
         yield
     except ClusterUnreachable as exc:
         raise ClusterUnreachable(f"{env.name}: {connection.describe()}: {exc}") from exc
-
-
-def render_table(statuses: list[EnvStatus]) -> str:
-    rows = [("ENV", "CHECK", "EXPECTED (git)", "LIVE", "")]
-    for status in statuses:
-        for app in status.apps:
-            rows.append((status.env, f"{app.name} revision", "", app.revision[:12], ""))
-        rows.extend(
-            (c.env, c.item, c.expected, c.live, "ok" if c.ok else "DRIFT") for c in status.checks
-        )
-    widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
-    lines = [
-        "  ".join(cell[:48].ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
-    ]
-    drifted = sum(not c.ok for s in statuses for c in s.checks)
-    lines.append(f"{drifted} drift(s) in {len(statuses)} environment(s)")
-    return "\n".join(lines) + "\n"
-
-
-def status_json(statuses: list[EnvStatus]) -> list[dict[str, Any]]:
-    return [
-        {
-            "environment": s.env,
-            "drifted": s.drifted,
-            "applications": [vars(a) for a in s.apps],
-            "checks": [vars(c) for c in s.checks],
-        }
-        for s in statuses
-    ]
 
 
 @dataclass(frozen=True)
