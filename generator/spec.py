@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from generator.errors import SpecError, SpecUnreadable
 from generator.findings import Finding, build_finding
 from generator.model import Spec, build_environment, build_spec
+from generator.tree import read_input
 from generator.yamlsource import PathPart, SourceDocument, format_path, load_document
 
 # Stable ids of the spec's own checks (policies of the validator are GG1xx).
@@ -107,7 +108,7 @@ def read_spec_text(path: Path, root: Path) -> tuple[str, str]:
     """(text, path for messages); SpecUnreadable when the file cannot be read."""
     display = _display_path(path, root)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise SpecUnreadable(f"cannot read spec {display}: {reason}") from exc

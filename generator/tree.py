@@ -7,6 +7,7 @@ reported by its path.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -92,6 +93,28 @@ def require_safe(root: Path, folders: Iterable[str]) -> None:
     found = find_unsafe(root, folders)
     if found:
         raise UnsafeTreeError(found)
+
+
+MAX_INPUT_BYTES = 64 << 20  # a spec, a manifest or a CRD; the largest upstream CRD is ~2 MiB
+
+
+def read_input(path: Path) -> str:
+    """The text of a file given by the user (the spec, an extra PATH, a CRD), symlinks followed.
+
+    A FIFO, a device or a socket is refused before anything is read from it, so nothing blocks
+    and nothing endless is read; so is a file over MAX_INPUT_BYTES. Raises OSError whose
+    strerror says why, and UnicodeDecodeError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{_kind(mode)}, not a regular file", str(path))
+        data = handle.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_INPUT_BYTES} bytes; refused", str(path))
+    return data.decode("utf-8")
 
 
 def read_regular(path: Path) -> str | None:

@@ -126,11 +126,13 @@ def complete_environment(ctx: click.Context, _param: click.Parameter, incomplete
     """Shell completion of environment names, read from the spec without validating it."""
     import yaml
 
+    from generator.tree import read_input
+
     try:
         _, spec_path = resolve_paths(ctx.params.get("root"), ctx.params.get("spec"))
-        data = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_input(spec_path))
         names = list((data or {}).get("environments") or {})
-    except (OSError, yaml.YAMLError, AttributeError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
         return []
     return [str(n) for n in names if str(n).startswith(incomplete)]
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from generator.tree import read_input
 from generator.yamlsource import FastLoader
 
 
@@ -49,6 +50,8 @@ def load_crd_dirs(dirs: Iterable[Path]) -> dict[tuple[str, str], CrdSchema]:
     out: dict[tuple[str, str], CrdSchema] = {}
     for folder in dirs:
         for path in sorted(folder.rglob("*.y*ml")):
+            if not path.is_file():  # a FIFO or a device is never opened
+                continue
             for crd in _load_crd_file(str(path.resolve()), path.stat().st_mtime_ns):
                 out.setdefault((crd.api_version, crd.kind), crd)
     return out
@@ -56,7 +59,7 @@ def load_crd_dirs(dirs: Iterable[Path]) -> dict[tuple[str, str], CrdSchema]:
 
 @cache
 def _load_crd_file(path: str, _mtime: int) -> tuple[CrdSchema, ...]:
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_input(Path(path))
     docs = list(yaml.load_all(text, Loader=FastLoader))
     cel_rules = "x-kubernetes-validations" in text
     found = []

@@ -11,7 +11,7 @@ from generator.findings import Finding, build_finding
 from generator.model import Spec
 from generator.pipeline import CheckedSpec, check_spec
 from generator.render import OUTPUT_DIRS, output_of, render_all
-from generator.tree import UnsafePath, find_unsafe
+from generator.tree import UnsafePath, find_unsafe, read_input
 from generator.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
 from generator.validate.documents import (
     DocumentRef,
@@ -240,9 +240,12 @@ def check_paths_given(paths: list[Path], root: Path, schemas: SchemaSet) -> Iter
     for path in yaml_files(paths):
         display = _relative(path, root)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            yield build_finding("GG309", display, 1, 0, "", f"cannot read: {exc}")
+            text = read_input(path)
+        except OSError as exc:
+            yield build_finding("GG309", display, 1, 0, "", f"cannot read: {exc.strerror}")
+            continue
+        except UnicodeDecodeError:
+            yield build_finding("GG309", display, 1, 0, "", "cannot read: not UTF-8 text")
             continue
         docs, problems = load_documents(text)
         yield from (
