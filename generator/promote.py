@@ -246,7 +246,13 @@ def set_edit(
     _environment(spec, env)
     described = ", ".join(f"{'.'.join(p)}={value_text(v)}" for p, v in assignments)
     slug = "-".join(f"{p[-1]}-{value_text(v)}" for p, v in assignments).lower()
-    slug = "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in slug)[:60]
+    slug = "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in slug)
+    while ".." in slug:  # git refuses "..", a trailing "." and a ".lock" end in a branch name
+        slug = slug.replace("..", ".")
+    slug = slug[:60]
+    while slug != (trimmed := slug.rstrip(".-").removesuffix(".lock")):
+        slug = trimmed
+    slug = slug or "value"
     return Edit(
         env,
         tuple(assignments),
