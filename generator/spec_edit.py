@@ -20,18 +20,29 @@ class EditError(GitopsgenError):
     """The field cannot be set this way (unknown environment, a list in the way, ...)."""
 
 
+class AssignmentError(EditError):
+    """A FIELD=VALUE argument that is not one: a usage error."""
+
+    exit_code = 2
+
+
 def parse_assignment(text: str) -> tuple[tuple[str, ...], Any]:
     """`serving.canaryPercent=25` -> (("serving", "canaryPercent"), 25); the value is YAML."""
     field, sep, raw = text.partition("=")
     if not sep or not field.strip():
-        raise EditError(f"{text!r} is not FIELD=VALUE")
+        raise AssignmentError(f"{text!r} is not FIELD=VALUE")
     parts = tuple(p for p in field.strip().split("."))
     if any(not p for p in parts):
-        raise EditError(f"{field!r} is not a dotted field path")
+        raise AssignmentError(f"{field!r} is not a dotted field path")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
-        raise EditError(f"{raw!r} is not a YAML value: {exc}") from exc
+        problem = getattr(exc, "problem", None) or "not YAML"
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at column {mark.column + 1}" if mark is not None else ""
+        raise AssignmentError(
+            f"{field.strip()}: {raw!r} is not a YAML value ({problem}{where})"
+        ) from None
     return parts, value
 
 

@@ -14,6 +14,16 @@ from generator.spec import load_spec
 from tests.support import SPEC, Invoke, state
 
 
+@pytest.mark.parametrize("argument", ["replicas", "=3", "serving..mode=x", "replicas=[1"])
+def test_a_malformed_assignment_is_a_usage_error(
+    clone: Path, run_cli: Invoke, argument: str
+) -> None:
+    before = state(clone)
+    result = run_cli("set", "dev", argument, "--root", clone, expect=2)
+    assert argument.split("=")[0] in result.stderr or "FIELD=VALUE" in result.stderr
+    assert state(clone) == before
+
+
 @pytest.mark.parametrize(
     "value",
     [
