@@ -14,17 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.errors import GitopsgenError
+from generator.kubeconfig import ClusterUnreachable, kubeconfig_paths, require_kubeconfig_shape
 from generator.model import Environment, Spec
 from generator.render.values import WHITELIST_ANNOTATION, app_environment
 
 WATCHED_ENV = ("DEFAULT_ALIAS", "ALIAS_SELECTION_MODE", "CANARY_PERCENT")
-
-
-class ClusterUnreachable(GitopsgenError):
-    """No kubeconfig, unknown context, unauthorised, refused or timed out. Exit code 2."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -93,6 +87,8 @@ class Clusters:
         tried = kubeconfig_paths(self.kubeconfig)
         if self.kubeconfig is not None and not self.kubeconfig.is_file():
             raise ClusterUnreachable(f"no kubeconfig at {self.kubeconfig}")
+        for candidate in tried:
+            require_kubeconfig_shape(candidate)
         settings = client.Configuration()
         settings.retries = 0  # one attempt per call: --request-timeout is the whole wait
         try:
@@ -121,18 +117,6 @@ class Clusters:
         except OSError as exc:
             raise ClusterUnreachable(f"cannot read the kubeconfig: {exc}") from exc
         return Connection(client.ApiClient(settings), name, settings.host)
-
-
-def kubeconfig_paths(explicit: Path | None) -> list[Path]:
-    """The kubeconfig files looked at, in the order the kubernetes client reads them."""
-    import os
-
-    if explicit is not None:
-        return [explicit]
-    listed = os.environ.get("KUBECONFIG")
-    if listed:
-        return [Path(p) for p in listed.split(os.pathsep) if p]
-    return [Path.home() / ".kube" / "config"]
 
 
 def _current_context(config: Any, path: str | None) -> str:

@@ -75,7 +75,8 @@ def status(
     pool. Exit 1 on drift, 2 when a cluster cannot be reached."""
     import json
 
-    from generator.status import Clusters, ClusterUnreachable, environment_status
+    from generator.kubeconfig import ClusterUnreachable
+    from generator.status import Clusters, environment_status
     from generator.status_report import render_table, status_json
 
     _, _, current = load_for_environment(root, spec, environment)
