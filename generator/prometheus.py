@@ -6,6 +6,7 @@ the words of a message; an unreachable server and an error answer are both exit 
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import urllib.error
@@ -31,6 +32,24 @@ def display_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _without_credentials(url: str) -> str:
+    """The URL with any user:password@ removed: urllib would take it for part of the host."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _basic_auth(url: str) -> dict[str, str]:
+    """An Authorization header for the URL's user:password@, percent-decoded; else none."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return {}
+    user = urllib.parse.unquote(parts.username)
+    password = urllib.parse.unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
 
 
 def query_url(base: str, promql: str) -> str:
@@ -83,9 +102,11 @@ class PrometheusClient:
         self.timeout = timeout
 
     def query(self, promql: str) -> float | None:
-        url = query_url(self.url, promql)
         shown = display_url(self.url)
-        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        request = urllib.request.Request(
+            query_url(_without_credentials(self.url), promql),
+            headers={"Accept": "application/json", **_basic_auth(self.url)},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = response.read(MAX_ANSWER_BYTES + 1)
