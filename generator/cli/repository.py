@@ -135,7 +135,7 @@ def preview(spec: Path | None, root: Path | None, environment: str | None) -> No
     click.echo(yaml.safe_dump_all(apps, sort_keys=False), nl=False)
 
 
-@click.group()
+@click.group(epilog=command_epilog("gitopsgen schemas fetch"))
 def schemas() -> None:
     """Upstream CRD schemas used by `validate`."""
 
@@ -157,12 +157,13 @@ def schemas() -> None:
     default=None,
     metavar="URL",
     envvar="GITOPSGEN_CRD_MIRROR",
-    help="Fetch from a mirror holding argo-cd/ and metallb/ instead of GitHub "
-    "(also GITOPSGEN_CRD_MIRROR).",
+    help="Fetch from a mirror holding argo-cd/, metallb/, gateway-api/, envoy-gateway/ and "
+    "traefik/ instead of GitHub (also GITOPSGEN_CRD_MIRROR).",
 )
 @reports_errors
 def schemas_fetch(dest: Path | None, mirror: str | None) -> None:
-    """Download the pinned upstream Argo CD and MetalLB CRDs into the cache."""
+    """Download the pinned upstream CRDs (Argo CD, MetalLB, Gateway API, Envoy Gateway,
+    Traefik) into the cache."""
     from generator.validate.fetch import fetch_crds
 
     for path in fetch_crds(dest, mirror):

@@ -102,6 +102,25 @@ def test_every_help_shows_an_example_and_the_exit_codes(name: str) -> None:
         assert f"  {code}  {text}" in result.stdout
 
 
+def _groups(group: click.Group, prefix: str = "") -> list[str]:
+    found = [prefix.strip()] if prefix else []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.extend(_groups(command, f"{prefix}{name} "))
+    return found
+
+
+@pytest.mark.parametrize("name", _groups(cli))
+def test_every_command_group_help_shows_an_example_and_the_exit_codes(name: str) -> None:
+    result = subprocess.run(
+        [str(SCRIPT), *name.split(), "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert f"gitopsgen {name}" in result.stdout.split("Examples:")[1]
+    for code, text in EXIT_CODES:
+        assert f"  {code}  {text}" in result.stdout
+
+
 def test_readme_exit_code_table_is_the_cli_table() -> None:
     readme = (REPO / "README.md").read_text()
     rows = re.findall(r"^\| `(\d+)` \| (.+?) \|$", readme, re.MULTILINE)
