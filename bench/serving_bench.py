@@ -111,7 +111,7 @@ def start_ours(tracking: str, workdir: Path) -> tuple[subprocess.Popen[bytes], s
         "ALIAS_POLL_INTERVAL_SECONDS": "0",
     }
     process = subprocess.Popen(
-        app_command(port, "--log-level", "warning", "--no-access-log"),
+        app_command(port, "--log-level", "warning"),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=(workdir / "ours.log").open("wb"),

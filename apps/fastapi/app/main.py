@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
@@ -23,6 +24,7 @@ from app.config import Settings, SettingsError, load_settings
 from app.logs import configure_logging, remove_sinks
 from app.metrics import Metrics
 from app.models import ModelStore
+from app.requestlog import failure, validation_reason
 from app.routes import models, ops, predict
 from app.runtime import Runtime
 from app.server import MAX_HEAD_BYTES
@@ -111,18 +113,28 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's own 422 body (`{"detail": [{"type", "loc", "msg", "input"}, ...]}`), for every
     input the schema refuses, however its values look."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    failure(request, 422, validation_reason(list(errors)))
     return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
 
 
-async def too_large(_: Request, exc: Exception) -> JSONResponse:
+async def too_large(request: Request, exc: Exception) -> JSONResponse:
     """413 closes the connection: the client may still be sending the rest of a large body, which
     would otherwise be read (and thrown away) to keep the connection alive."""
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else "request body too large"
+    failure(request, 413, detail)
     return JSONResponse({"detail": detail}, status_code=413, headers={"connection": "close"})
+
+
+async def http_error(request: Request, exc: Exception) -> Any:
+    """FastAPI's own answer to an HTTPException (404, 503, a prediction's 4xx or 500), logged:
+    with uvicorn's access log off, the request log is where a failed request shows."""
+    assert isinstance(exc, StarletteHTTPException)
+    failure(request, exc.status_code, exc.detail)
+    return await http_exception_handler(request, exc)
 
 
 def _settings_for_limits() -> Settings:
@@ -178,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeaderSizeLimit)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(413, too_large)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.include_router(predict.router)
     app.include_router(models.router)
     app.include_router(ops.router)
