@@ -84,6 +84,9 @@ class Settings(BaseSettings):
         int, Field(alias="REGISTRY_TIMEOUT_SECONDS", ge=1, le=600)
     ] = 5
     request_log: Annotated[bool, Field(alias="REQUEST_LOG")] = True
+    # uvicorn's own variable for its worker count (the chart's `workers`); the app reads it to run
+    # its metrics and logs in multi-process mode (app/workers.py)
+    workers: Annotated[int, Field(alias="WEB_CONCURRENCY", ge=1, le=64)] = 1
     request_log_sample: Annotated[int, Field(alias="REQUEST_LOG_SAMPLE", ge=1, le=1_000_000)] = (
         DEFAULT_REQUEST_LOG_SAMPLE
     )

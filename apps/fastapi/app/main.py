@@ -28,6 +28,7 @@ from app.requestlog import failure, validation_reason
 from app.routes import models, ops, predict
 from app.runtime import Runtime
 from app.server import MAX_HEAD_BYTES
+from app.workers import mark_dead, metrics_dir, release_slots, use_multiprocess_metrics
 
 
 class StartupError(RuntimeError):
@@ -38,10 +39,13 @@ async def start_runtime(settings: Settings) -> Runtime:
     store = ModelStore(
         settings.tracking_uri, settings.model_name, settings.registry_timeout_seconds
     )
+    multiprocess = settings.workers > 1
+    if multiprocess:
+        use_multiprocess_metrics(metrics_dir())
     runtime = Runtime(
         settings,
         store,
-        Metrics(),
+        Metrics(multiprocess=multiprocess),
         SlackNotifier(
             settings.slack_webhook_url, settings.slack_timeout_seconds, settings.model_name
         ),
@@ -150,11 +154,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = settings or load_settings()
-        sinks = configure_logging(active.log_dir, active.mode)
+        sinks = configure_logging(active.log_dir, active.mode, active.workers)
         try:
             runtime = await start_runtime(active)
         except Exception:
             remove_sinks(sinks)
+            release_slots()
             raise
         app.state.runtime = runtime
         poller = None
@@ -174,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runtime.aclose()
             await logger.complete()
             remove_sinks(sinks)
+            mark_dead()  # its live gauges leave /metrics; its counters stay counted
+            release_slots()
 
     # The body limit is counted while the body is read, however it arrives (Content-Length or
     # chunked): the request is refused with 413 as soon as it is passed, and never held whole.
