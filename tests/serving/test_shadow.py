@@ -55,8 +55,16 @@ def test_settings_read_both_knobs() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "words"),
     [
-        ("SHADOW_PERCENT", "150", "SHADOW_PERCENT=150 is outside 0..100"),
-        ("SHADOW_TOLERANCE", "-1", "SHADOW_TOLERANCE=-1 must not be negative"),
+        (
+            "SHADOW_PERCENT",
+            "150",
+            "SHADOW_PERCENT='150': Input should be less than or equal to 100",
+        ),
+        (
+            "SHADOW_TOLERANCE",
+            "-1",
+            "SHADOW_TOLERANCE='-1': Input should be greater than or equal to 0",
+        ),
     ],
 )
 def test_a_bad_knob_names_its_variable(name: str, value: str, words: str) -> None:
