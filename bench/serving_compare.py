@@ -80,16 +80,20 @@ AREAS = (
 )
 
 
+IDLE = ("concurrent/futures/thread.py", "threading.py")  # a pool thread waiting for work
+
+
 def _by_area(raw: str) -> list[str]:
-    """Self time: each sample goes to the area of its innermost frame that has one."""
+    """Self time: each sample goes to the area of its innermost frame that has one. Samples of
+    idle thread-pool threads (py-spy counts their wait as active) are left out."""
     counts: Counter[str] = Counter()
     total = 0
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
+        if not count.isdigit() or any(k in stack.rsplit(";", 1)[-1] for k in IDLE):
             continue
         total += int(count)
-        area = "other (idle, interpreter)"
+        area = "other (interpreter, standard library)"
         for frame in reversed(stack.split(";")):
             match = next((name for name, keys in AREAS if any(k in frame for k in keys)), None)
             if match:

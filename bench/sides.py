@@ -74,7 +74,7 @@ def kserve_python() -> tuple[Path | None, str]:
     """The interpreter of .venv-kserve, created and filled from PyPI when missing; or None and
     the reason (the installer's last lines) when KServe cannot be installed here."""
     python = KSERVE_VENV / "bin/python"
-    check = [str(python), "-c", "import kserve, sklearn; print(kserve.__version__)"]
+    check = [str(python), "-c", "import kserve, sklearn"]
     if python.exists() and subprocess.run(check, capture_output=True, check=False).returncode == 0:
         return python, ""
     sklearn = metadata.version("scikit-learn")  # the pickle needs the same scikit-learn
