@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -51,8 +52,15 @@ def kept(heading: str) -> str:
     text = (REPO / "BENCHMARKS.md").read_text()
     start = text.index(heading)
     end = text.find("\n## ", start + len(heading))
-    section = text[start : end if end != -1 else len(text)].split("\n\n(Kept from")[0].rstrip()
-    return section + "\n\n(Kept from the previous run: `BENCH_SKIP_GENERATOR=1`.)\n"
+    section, _, earlier = text[start : end if end != -1 else len(text)].partition("\n\n(Kept from")
+    if earlier:  # kept already: its origin stays
+        return f"{section.rstrip()}\n\n(Kept from{earlier.rstrip()}\n"
+    when = re.search(r"^Measured on (.+?) by", text, re.M)
+    where = re.search(r"^- machine: (.+)$", text, re.M)
+    origin = f"the run of {when.group(1) if when else 'an earlier date'}" + (
+        f" on {where.group(1)}" if where else ""
+    )
+    return section.rstrip() + f"\n\n(Kept from {origin}: `BENCH_SKIP_GENERATOR=1`.)\n"
 
 
 def main() -> int:
