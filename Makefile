@@ -76,7 +76,8 @@ bench: $(TEST_STAMP)
 	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
 		apt-get update -qq && apt-get install -y -qq wrk; } || \
 		{ echo "make bench needs wrk: install it with your package manager"; exit 1; }
-	$(BIN)/python -m bench.run
+	@test -x $(BIN)/py-spy || $(BIN)/pip install --quiet py-spy   # the serving profile
+	$(BIN)/python -m bench.run   # KServe goes into .venv-kserve, from PyPI (bench/sides.py)
 
 promote: $(RENDER_STAMP)
 	$(BIN)/gitopsgen promote $(ENV) --to $(TO)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
 from importlib import metadata
 from pathlib import Path
 
-from bench import cel_bench, generator_bench, mirror_bench, serving_bench, shadow_bench
+from bench import cel_bench, generator_bench, mirror_bench, serving_compare, shadow_bench
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = (
@@ -46,12 +47,32 @@ def machine() -> list[str]:
     ]
 
 
+def kept(heading: str) -> str:
+    """A section of the current BENCHMARKS.md, up to the next `## ` heading, marked as kept."""
+    text = (REPO / "BENCHMARKS.md").read_text()
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    section, _, earlier = text[start : end if end != -1 else len(text)].partition("\n\n(Kept from")
+    if earlier:  # kept already: its origin stays
+        return f"{section.rstrip()}\n\n(Kept from{earlier.rstrip()}\n"
+    when = re.search(r"^Measured on (.+?) by", text, re.M)
+    where = re.search(r"^- machine: (.+)$", text, re.M)
+    origin = f"the run of {when.group(1) if when else 'an earlier date'}" + (
+        f" on {where.group(1)}" if where else ""
+    )
+    return section.rstrip() + f"\n\n(Kept from {origin}: `BENCH_SKIP_GENERATOR=1`.)\n"
+
+
 def main() -> int:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     sizes = tuple(int(s) for s in os.environ.get("BENCH_SIZES", "10,100,1000").split(","))
-    sections = [generator_bench.run(sizes), cel_bench.run()]
+    if os.environ.get("BENCH_SKIP_GENERATOR") == "1":  # keep those sections of the last run
+        sections = [kept("## Generator and validator"), kept("## CEL rules of the CRDs")]
+    else:
+        sections = [generator_bench.run(sizes), cel_bench.run()]
     if os.environ.get("BENCH_SKIP_SERVING") != "1":
-        sections.append(serving_bench.run())
+        sections.append(serving_compare.run())
+        sections.append((REPO / "bench/notes.md").read_text())
         sections.append(shadow_bench.run())
         sections.append(mirror_bench.run())
     text = "\n".join(
@@ -59,7 +80,8 @@ def main() -> int:
             "# Benchmarks",
             "",
             f"Measured on {started} by `make bench` (that is `.venv/bin/python -m bench.run`; "
-            "`BENCH_SIZES=10,100` and `BENCH_SKIP_SERVING=1` narrow it). Absolute figures drift "
+            "`BENCH_SIZES=10,100`, `BENCH_SKIP_SERVING=1`, `BENCH_SKIP_GENERATOR=1` and `BENCH_SKIP_SIDES=mlflow,kserve,ceiling,multi,extras` "
+            "narrow it). Absolute figures drift "
             "between runs on a shared two-core machine; read the ratios, which come from runs taken "
             "alternately in the same session.",
             "",

@@ -126,7 +126,7 @@ def main() -> None:
                 "ALIAS_POLL_INTERVAL_SECONDS": "0",
             }
             app = subprocess.Popen(
-                app_command(port, "--log-level", "warning", "--no-access-log"),
+                app_command(port, "--log-level", "warning"),
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -46,7 +46,7 @@ def start_app(
     }
     with (workdir / f"app-{port}.log").open("wb") as log:
         process = subprocess.Popen(
-            app_command(port, "--log-level", "warning", "--no-access-log"),
+            app_command(port, "--log-level", "warning"),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log,

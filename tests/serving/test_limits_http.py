@@ -36,6 +36,7 @@ class Server:
             "LOG_DIR": str(self.log_dir),
             "ALIAS_POLL_INTERVAL_SECONDS": "0",
             "MAX_BODY_BYTES": str(LIMIT),
+            "REQUEST_LOG_SAMPLE": "1",  # every answered request logged: the forgery tests read it
         }
         self.out = tmp_path / "uvicorn.log"
         with self.out.open("w") as out:

@@ -19,6 +19,10 @@ from pydantic_settings import (
 # The default body limit fits the chart's 1 GiB memory limit with room for the models: a request
 # costs at most about 12 times its body while it is parsed (measured, see README "Reliability").
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+# One answered prediction in 10 is logged (every failure is): the log line's share of a
+# prediction's CPU drops from ~13% to ~1.3%, and a client sending a few requests a second still
+# leaves a line every few seconds. 1 logs every prediction. See app/requestlog.py.
+DEFAULT_REQUEST_LOG_SAMPLE = 10
 
 
 class SettingsError(ValueError):
@@ -86,6 +90,12 @@ class Settings(BaseSettings):
     app_version: Annotated[str, Field(alias="APP_VERSION", max_length=128)] = ""
     preview_url: Annotated[str, Field(alias="PREVIEW_URL"), AfterValidator(_webhook)] = ""
     preview_shadow_percent: Annotated[int, Field(alias="PREVIEW_SHADOW_PERCENT", ge=0, le=100)] = 0
+    # uvicorn's own variable for its worker count (the chart's `workers`); the app reads it to run
+    # its metrics and logs in multi-process mode (app/workers.py)
+    workers: Annotated[int, Field(alias="WEB_CONCURRENCY", ge=1, le=64)] = 1
+    request_log_sample: Annotated[int, Field(alias="REQUEST_LOG_SAMPLE", ge=1, le=1_000_000)] = (
+        DEFAULT_REQUEST_LOG_SAMPLE
+    )
 
     @classmethod
     def settings_customise_sources(

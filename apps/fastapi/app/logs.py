@@ -20,6 +20,7 @@ from typing import Any
 from loguru import logger
 
 from app.config import SettingsError
+from app.workers import log_slot
 
 FIELDS = (("variant", "variant"), ("mode", "mode"), ("client", "client_id"))
 
@@ -42,14 +43,20 @@ def json_line(record: Any) -> str:
     return "{extra[_json]}\n"
 
 
-def log_file(log_dir: str) -> Path:
-    return Path(log_dir) / f"fastapi-{socket.gethostname()}.log"
+def log_file(log_dir: str, slot: int | None = None) -> Path:
+    """`fastapi-<hostname>.log`; with several workers, `fastapi-<hostname>-<slot>.log`."""
+    stem = f"fastapi-{socket.gethostname()}"
+    return Path(log_dir) / (f"{stem}-{slot}.log" if slot is not None else f"{stem}.log")
 
 
-def configure_logging(log_dir: str, mode: str) -> list[int]:
-    """Add the sinks; returns their ids so shutdown removes exactly these."""
-    path = log_file(log_dir)
+def configure_logging(log_dir: str, mode: str, workers: int = 1) -> list[int]:
+    """Add the sinks; returns their ids so shutdown removes exactly these. With several worker
+    processes each writes a file of its own (app.workers.log_slot)."""
     try:
+        slot = None
+        if workers > 1:
+            slot = log_slot(Path(log_dir), f"fastapi-{socket.gethostname()}", workers)
+        path = log_file(log_dir, slot)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a"):
             pass

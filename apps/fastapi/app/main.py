@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
@@ -24,9 +25,11 @@ from app.logs import configure_logging, remove_sinks
 from app.metrics import Metrics
 from app.mirror import start_mirror, stop_mirror
 from app.models import ModelStore
+from app.requestlog import failure, validation_reason
 from app.routes import models, ops, predict
 from app.runtime import Runtime
 from app.server import MAX_HEAD_BYTES
+from app.workers import mark_dead, metrics_dir, release_slots, use_multiprocess_metrics
 
 
 class StartupError(RuntimeError):
@@ -37,10 +40,13 @@ async def start_runtime(settings: Settings) -> Runtime:
     store = ModelStore(
         settings.tracking_uri, settings.model_name, settings.registry_timeout_seconds
     )
+    multiprocess = settings.workers > 1
+    if multiprocess:
+        use_multiprocess_metrics(metrics_dir())
     runtime = Runtime(
         settings,
         store,
-        Metrics(),
+        Metrics(multiprocess=multiprocess),
         SlackNotifier(
             settings.slack_webhook_url, settings.slack_timeout_seconds, settings.model_name
         ),
@@ -112,18 +118,28 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's own 422 body (`{"detail": [{"type", "loc", "msg", "input"}, ...]}`), for every
     input the schema refuses, however its values look."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    failure(request, 422, validation_reason(list(errors)))
     return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
 
 
-async def too_large(_: Request, exc: Exception) -> JSONResponse:
+async def too_large(request: Request, exc: Exception) -> JSONResponse:
     """413 closes the connection: the client may still be sending the rest of a large body, which
     would otherwise be read (and thrown away) to keep the connection alive."""
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else "request body too large"
+    failure(request, 413, detail)
     return JSONResponse({"detail": detail}, status_code=413, headers={"connection": "close"})
+
+
+async def http_error(request: Request, exc: Exception) -> Any:
+    """FastAPI's own answer to an HTTPException (404, 503, a prediction's 4xx or 500), logged:
+    with uvicorn's access log off, the request log is where a failed request shows."""
+    assert isinstance(exc, StarletteHTTPException)
+    failure(request, exc.status_code, exc.detail)
+    return await http_exception_handler(request, exc)
 
 
 def _settings_for_limits() -> Settings:
@@ -139,11 +155,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = settings or load_settings()
-        sinks = configure_logging(active.log_dir, active.mode)
+        sinks = configure_logging(active.log_dir, active.mode, active.workers)
         try:
             runtime = await start_runtime(active)
         except Exception:
             remove_sinks(sinks)
+            release_slots()
             raise
         app.state.runtime = runtime
         app.state.mirror = start_mirror(active, runtime.metrics.registry)
@@ -165,6 +182,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runtime.aclose()
             await logger.complete()
             remove_sinks(sinks)
+            mark_dead()  # its live gauges leave /metrics; its counters stay counted
+            release_slots()
 
     # The body limit is counted while the body is read, however it arrives (Content-Length or
     # chunked): the request is refused with 413 as soon as it is passed, and never held whole.
@@ -181,6 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeaderSizeLimit)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(413, too_large)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.include_router(predict.router)
     app.include_router(models.router)
     app.include_router(ops.router)

@@ -1,10 +1,12 @@
-"""Prometheus metrics, in a registry of the app's own (two apps in one process never collide)."""
+"""Prometheus metrics, in a registry of the app's own (two apps in one process never collide).
+With several worker processes, in prometheus_client's multiprocess mode (see app/workers.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -12,6 +14,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    multiprocess: bool = False  # values in files shared by the workers (app.workers)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -34,8 +37,13 @@ class Metrics:
         self.reloads = Counter(
             "model_reloads_total", "Model reloads", ["alias", "result"], registry=r
         )
+        # each worker loads (and reloads) its own models: one series per live worker (`pid`)
         self.version = Gauge(
-            "model_version", "Version served per alias (0 when not loaded)", ["alias"], registry=r
+            "model_version",
+            "Version served per alias (0 when not loaded)",
+            ["alias"],
+            registry=r,
+            multiprocess_mode="liveall",
         )
         self.shadow_requests = Counter(
             "model_shadow_requests_total",
@@ -50,3 +58,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+
+    def exposition(self) -> bytes:
+        """The text format: this process's registry, or the sum over every worker's files."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)

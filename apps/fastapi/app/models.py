@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from app.fastpredict import fast_sklearn_predict
 from app.routing import ALIASES
 
 
@@ -85,6 +86,9 @@ class LoadedModel:
     predict: Callable[[np.ndarray[Any, Any], list[str] | None], list[Any]]
     n_features: int | None
     columns: tuple[str, ...] | None
+    # how predict runs: "pyfunc", "raw" (the flavour's own object) or a fast path of
+    # app.fastpredict ("linear_classifier", "decision_tree")
+    predict_path: str = "pyfunc"
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -108,9 +112,10 @@ class ReloadOutcome:
 
 def _build_predict(
     pyfunc_model: Any,
-) -> tuple[Callable[..., list[Any]], int | None, tuple[str, ...] | None]:
-    """A predict function over a float array; the raw model skips pyfunc's per-call conversion
-    when the signature is a tensor (no column names to honour)."""
+) -> tuple[Callable[..., list[Any]], int | None, tuple[str, ...] | None, str]:
+    """A predict function over a float array and the name of its path; the raw model skips
+    pyfunc's per-call conversion when the signature is a tensor (no column names to honour), and
+    a scikit-learn estimator app.fastpredict knows skips scikit-learn's own input checks too."""
     import pandas as pd
 
     schema = pyfunc_model.metadata.get_input_schema()
@@ -132,17 +137,24 @@ def _build_predict(
             raw = None
 
     if columns is None and raw is not None and hasattr(raw, "predict"):
+        known = fast_sklearn_predict(raw)
+        if known is not None:
 
-        def fast(rows: np.ndarray[Any, Any], _names: list[str] | None = None) -> list[Any]:
+            def fast(rows: np.ndarray[Any, Any], _names: list[str] | None = None) -> list[Any]:
+                return list(known(rows).tolist())
+
+            return fast, n_features, columns, known.__name__
+
+        def direct(rows: np.ndarray[Any, Any], _names: list[str] | None = None) -> list[Any]:
             return list(np.asarray(raw.predict(rows)).tolist())
 
-        return fast, n_features, columns
+        return direct, n_features, columns, "raw"
 
     def via_pyfunc(rows: np.ndarray[Any, Any], names: list[str] | None = None) -> list[Any]:
         frame = pd.DataFrame(rows, columns=list(names or columns or []) or None)
         return list(np.asarray(pyfunc_model.predict(frame)).tolist())
 
-    return via_pyfunc, n_features, columns
+    return via_pyfunc, n_features, columns, "pyfunc"
 
 
 @dataclass
@@ -196,7 +208,7 @@ class ModelStore:
             model = mlflow.pyfunc.load_model(uri)
         except Exception as exc:
             raise RegistryError(f"cannot load {uri} ({self.model_name}@{alias}): {exc}") from exc
-        predict, n_features, columns = _build_predict(model)
+        predict, n_features, columns, path = _build_predict(model)
         return LoadedModel(
             alias,
             self.model_name,
@@ -207,6 +219,7 @@ class ModelStore:
             predict,
             n_features,
             columns,
+            path,
         )
 
     def lock(self, alias: str) -> asyncio.Lock:

@@ -31,6 +31,7 @@ def app_command(port: int, *extra: str) -> list[str]:
         str(APP_DIR),
         "--http",
         "app.server:HttpProtocol",  # the request head bound, as in the image
+        "--no-access-log",  # as in the image: the app's request log covers it
         "--host",
         "127.0.0.1",
         "--port",

@@ -11,12 +11,13 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from loguru import logger
 
 from app.inputs import InputError, PredictRequest, PredictResponse, to_array
+from app.jsonbody import OrjsonRoute
 from app.mirror import mirrored
 from app.models import LoadedModel
 from app.routing import ALIASES, choose_alias, other_alias
 from app.runtime import Runtime, RuntimeDep
 
-router = APIRouter(tags=["predict"])
+router = APIRouter(tags=["predict"], route_class=OrjsonRoute)  # JSON bodies parsed by orjson
 # Larger batches run in a worker thread so one big request does not stall every other one.
 THREAD_ROWS = 1_000
 ClientId = Annotated[str | None, Header(alias="x-client-id", max_length=256)]
@@ -67,7 +68,7 @@ async def _serve(
     runtime.metrics.latency.labels(model.alias).observe(elapsed)
     if routed != model.alias:
         runtime.metrics.fallbacks.labels(routed, model.alias).inc()
-    if settings.request_log:
+    if settings.request_log and runtime.request_log.pick():
         logger.bind(variant=model.alias, client_id=client_id or "-").info(
             "predict rows={} version={} ms={:.2f}", len(rows), model.version, elapsed * 1000
         )
