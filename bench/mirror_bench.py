@@ -5,22 +5,18 @@ app process (green). Taken alternately with wrk, medians quoted; under a minute.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from bench.measure import fmt, median
-from bench.serving_bench import stop, wait_ready, wrk
+from bench.serving_bench import start_blue_green_app, stop, wrk
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "apps/fastapi"))
 
 from tools.local_mlflow import (  # noqa: E402
-    MODEL_NAME,
-    app_command,
-    free_port,
     seed_registry,
     start_server,
 )
@@ -31,30 +27,12 @@ SIDES = (("no mirroring", None), ("mirror 10%", 10), ("mirror 100%", 100))
 def start_app(
     tracking: str, workdir: Path, colour: str, preview: str | None, percent: int
 ) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking,
-        "MODEL_NAME": MODEL_NAME,
-        "ALIAS_SELECTION_MODE": "blue_green",
-        "DEFAULT_ALIAS": "A",
+    settings = {
         "APP_COLOR": colour,
         "PREVIEW_URL": preview or "",
         "PREVIEW_SHADOW_PERCENT": str(percent),
-        "LOG_DIR": str(workdir / f"logs-{port}"),
-        "ALIAS_POLL_INTERVAL_SECONDS": "0",
-        "REQUEST_LOG": "false",
     }
-    with (workdir / f"app-{port}.log").open("wb") as log:
-        process = subprocess.Popen(
-            app_command(port, "--log-level", "warning", "--no-access-log"),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(f"{url}/health", process)
-    return process, url
+    return start_blue_green_app(tracking, workdir, settings, "--no-access-log")
 
 
 def run(rounds: int = 2, seconds: int = 5, connections: int = 8) -> str:

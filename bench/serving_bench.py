@@ -20,6 +20,8 @@ sys.path.insert(0, str(REPO / "apps/fastapi"))
 
 from tools.local_mlflow import (  # noqa: E402
     MODEL_NAME,
+    app_command,
+    free_port,
     register_model,
 )
 
@@ -73,6 +75,35 @@ def wrk(url: str, connections: int, seconds: int, rows: int, style: str | None) 
     ):
         errors += sum(int(g) for g in match.groups())
     return WrkResult(rps, p50, p99, errors, requests)
+
+
+def start_blue_green_app(
+    tracking: str, workdir: Path, settings: dict[str, str], *uvicorn_args: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The app serving alias A in blue_green on a free port, with `settings` on top, its own log
+    folder and no request log (what the shadow and mirror benchmarks compare)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking,
+        "MODEL_NAME": MODEL_NAME,
+        "ALIAS_SELECTION_MODE": "blue_green",
+        "DEFAULT_ALIAS": "A",
+        "LOG_DIR": str(workdir / f"logs-{port}"),
+        "ALIAS_POLL_INTERVAL_SECONDS": "0",
+        "REQUEST_LOG": "false",
+        **settings,
+    }
+    with (workdir / f"app-{port}.log").open("wb") as log:
+        process = subprocess.Popen(
+            app_command(port, "--log-level", "warning", *uvicorn_args),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(f"{url}/health", process)
+    return process, url
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:

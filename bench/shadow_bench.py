@@ -4,22 +4,18 @@ alternately with wrk, medians quoted. `python -m bench.shadow_bench` prints the 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from bench.measure import fmt, median
-from bench.serving_bench import stop, wait_ready, wrk
+from bench.serving_bench import start_blue_green_app, stop, wrk
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "apps/fastapi"))
 
 from tools.local_mlflow import (  # noqa: E402
-    MODEL_NAME,
-    app_command,
-    free_port,
     seed_registry,
     start_server,
 )
@@ -31,29 +27,11 @@ SIDES = (("no shadow", None), ("shadow 100%", 100), (f"shadow {DEFAULT_PERCENT}%
 def start_app(
     tracking: str, workdir: Path, percent: int | None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking,
-        "MODEL_NAME": MODEL_NAME,
-        "ALIAS_SELECTION_MODE": "blue_green",
-        "DEFAULT_ALIAS": "A",
+    settings = {
         "SHADOW_ALIAS": "B" if percent is not None else "",
         "SHADOW_PERCENT": str(percent or 0),
-        "LOG_DIR": str(workdir / f"logs-{port}"),
-        "ALIAS_POLL_INTERVAL_SECONDS": "0",
-        "REQUEST_LOG": "false",
     }
-    with (workdir / f"app-{port}.log").open("wb") as log:
-        process = subprocess.Popen(
-            app_command(port, "--log-level", "warning"),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(f"{url}/health", process)
-    return process, url
+    return start_blue_green_app(tracking, workdir, settings)
 
 
 def run(rounds: int = 2, seconds: int = 5, connections: int = 8) -> str:
