@@ -114,7 +114,16 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return pid != os.getpid()
+    return pid != os.getpid() and not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed gitopsgen its parent has not reaped yet still answers kill(pid, 0): it is dead."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS): kill(pid, 0) is all we know
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
 def recover(repo: Repo) -> str | None:

@@ -196,3 +196,22 @@ def test_after_kill_9_the_next_command_restores_the_start(clone: Path) -> None:
     assert "removed its branch promote/prod-A" in result.stderr
     assert state(clone) == before
     assert len(worktrees(clone)) == 1 and not (clone / JOURNAL).exists()
+
+
+def test_a_killed_but_unreaped_gitopsgen_counts_as_gone() -> None:
+    """After kill -9 the process lingers as a zombie until its parent reaps it; the journal's
+    owner must not be taken for a live gitopsgen meanwhile."""
+    from generator.scratch import _alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert _alive(child.pid)
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child never became a zombie"
+            time.sleep(0.01)
+        assert not _alive(child.pid)
+    finally:
+        child.kill()
+        child.wait()
