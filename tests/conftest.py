@@ -30,5 +30,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if serving in item.path.parents:
             item.add_marker(pytest.mark.serve)
-        if "shared_crds" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "shared_crds" in fixtures:
             item.add_marker(pytest.mark.crds)
+        if "repo_root" in fixtures:  # the repository itself, live spec included
+            item.add_marker(pytest.mark.live_spec)

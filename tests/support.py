@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from socketserver import BaseRequestHandler
 
 from click.testing import Result
 
@@ -81,3 +85,20 @@ def state(root: Path) -> tuple[str, str, str, str, dict[str, bytes]]:
         git(root, "ls-files", "--stage"),
         files,
     )
+
+
+@contextmanager
+def local_http_server(handler: Callable[..., BaseRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1, in a thread, answering with `handler`; yields its URL.
+    A short poll interval: `shutdown` waits for the loop's next poll (0.5 s by default)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

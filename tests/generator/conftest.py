@@ -1,15 +1,20 @@
-"""Fixtures of the generator's tests: the CLI in-process and copies of the repository."""
+"""Fixtures of the generator's tests: the CLI in-process and copies of the repository, and the
+guard that keeps them off the live spec."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import cli
-from tests.support import Invoke, frozen_repository, git_repository
+from tests.support import REPO, SPEC, Invoke, frozen_repository, git_repository
 
 
 @pytest.fixture
@@ -61,3 +66,42 @@ def origin(tmp_path: Path, isolated_git: None) -> Path:  # noqa: ARG001
 def clone(tmp_path: Path, origin: Path) -> Path:
     """A git repository of the frozen spec on main, with a bare `origin`."""
     return git_repository(frozen_repository(tmp_path / "clone"), origin)
+
+
+# Promotions change the live spec every day: a test that read it would turn the promotion's CI
+# red. Only tests marked `live_spec` (those asking for `repo_root`, which check what holds for
+# any valid spec) may open it; any other test that does fails, naming the test.
+LIVE_SPEC = str((REPO / SPEC).resolve())
+_live_spec_reads: list[str] = []
+_watching = [False]
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if (
+        event == "open"
+        and _watching[0]
+        and isinstance(args[0], str | bytes | os.PathLike)
+        # abspath, not resolve: no file-system call on every open
+        and os.path.abspath(os.fsdecode(args[0])) == LIVE_SPEC  # noqa: PTH100
+    ):
+        _live_spec_reads.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _live_spec_untouched(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("live_spec"):
+        yield
+        return
+    _live_spec_reads.clear()
+    _watching[0] = True
+    try:
+        yield
+    finally:
+        _watching[0] = False
+    assert not _live_spec_reads, (
+        f"{request.node.nodeid} read the live spec {LIVE_SPEC}: use frozen_repository (or "
+        "ask for repo_root only to check what holds for any valid spec)"
+    )

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from generator.prometheus import PrometheusClient, PrometheusError
+from tests.support import local_http_server
 
 ANSWER = {"status": "success", "data": {"resultType": "vector", "result": [{"value": [0, "7"]}]}}
 
@@ -37,14 +37,8 @@ def guarded() -> Iterator[tuple[str, list[str | None]]]:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(Handler) as url:
+        yield url.removeprefix("http://"), seen
 
 
 def test_credentials_in_the_url_are_sent_as_basic_auth(

@@ -1,9 +1,10 @@
 """The tool's tests never depend on the live spec: promote it, merge, and the suite still passes.
 
 Every promotion PR changes environments/environments.yaml; if a test read a value from it (an
-alias, a line number), the repository's own CI would go red on the promotion. This test makes
-the promotions a team makes, in a temporary clone of this repository, and runs the generator's
-test modules there.
+alias, a line number), the repository's own CI would go red on the promotion. Two halves prove
+it: a guard in conftest fails any test not marked `live_spec` that opens the live spec, and this
+test makes the promotions a team makes, in a temporary clone of this repository, and runs the
+`live_spec` tests there (rerunning the whole suite inside itself would double its time).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 from generator.spec import merged_environments
 from tests.support import REPO, SPEC, Invoke, git
 
-THIS = "tests/generator/test_live_spec.py::test_generator_suite_passes_after_promotions_merge"
+THIS = "tests/generator/test_live_spec.py::test_live_spec_tests_pass_after_promotions_merge"
 
 
 def clone_of_this_repository(dest: Path) -> Path:
@@ -41,8 +42,9 @@ def merge_printed_branch(root: Path, stderr: str) -> None:
     git(root, "merge", "--quiet", "--ff-only", line.split()[2])
 
 
+@pytest.mark.live_spec  # it promotes a copy of the live spec, whatever it holds
 @pytest.mark.usefixtures("isolated_git")
-def test_generator_suite_passes_after_promotions_merge(tmp_path: Path, run_cli: Invoke) -> None:
+def test_live_spec_tests_pass_after_promotions_merge(tmp_path: Path, run_cli: Invoke) -> None:
     root = clone_of_this_repository(tmp_path / "clone")
     live = merged_environments(yaml.safe_load((root / SPEC).read_text()))
     envs = list(live)
@@ -58,19 +60,9 @@ def test_generator_suite_passes_after_promotions_merge(tmp_path: Path, run_cli: 
         merge_printed_branch(root, run_cli(*step, "--root", root).stderr)
     assert (root / SPEC).read_text() != (REPO / SPEC).read_text()
     assert git(root, "status", "--porcelain") == ""
-    # The fuzz test reads only the frozen spec and is about finding new crashes, not about
-    # the live spec; it is left out here so that its open finding (a spec without
-    # app.image.repository raises KeyError in spec loading) cannot fail this test.
     suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "not serve", "-q", "-p", "no:cacheprovider"]
-        + [
-            "-x",
-            "--deselect",
-            THIS,
-            "--ignore",
-            "tests/generator/test_spec_fuzz.py",
-            "tests/generator",
-        ],
+        [sys.executable, "-m", "pytest", "-m", "live_spec", "-q", "-p", "no:cacheprovider"]
+        + ["--deselect", THIS, "tests/generator"],
         cwd=root,
         capture_output=True,
         text=True,
@@ -79,3 +71,14 @@ def test_generator_suite_passes_after_promotions_merge(tmp_path: Path, run_cli: 
     )
     assert suite.returncode == 0, suite.stdout[-4000:] + suite.stderr[-2000:]
     assert " passed" in suite.stdout
+
+
+def test_the_guard_sees_a_test_reading_the_live_spec() -> None:
+    from tests.generator import conftest
+
+    assert conftest._watching[0]  # this test is not marked live_spec: it is watched
+    (REPO / SPEC).read_text()
+    try:
+        assert conftest._live_spec_reads == [str(REPO / SPEC)]
+    finally:
+        conftest._live_spec_reads.clear()  # the read was this test's point

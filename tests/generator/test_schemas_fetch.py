@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from generator.validate.fetch import PINNED
-from tests.support import Invoke
+from tests.support import Invoke, local_http_server
 
 EXAMPLE = Path(__file__).parent / "examples/invalid/applicationset-wrong-type.yaml"
 CEL_EXAMPLE = Path(__file__).parent / "examples/invalid/httproute-redirect-and-rewrite.yaml"
@@ -25,15 +24,8 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 def serve(folder: Path) -> Iterator[str]:
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(functools.partial(QuietHandler, directory=str(folder))) as url:
+        yield url
 
 
 @pytest.fixture

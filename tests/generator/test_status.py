@@ -7,11 +7,10 @@ import copy
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -20,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from tests.support import Invoke, frozen_repository
+from tests.support import Invoke, frozen_repository, local_http_server
 
 pytest.importorskip("kubernetes", reason="the status extra is not installed")
 
@@ -120,14 +119,9 @@ def fake_api(answers: dict[str, dict[str, Any]]) -> Iterator[FakeApi]:
         def log_message(self, *_: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with local_http_server(Handler) as url:
+        state.url = url
+        yield state
 
 
 def kubeconfig(tmp_path: Path, server: str) -> Path:

@@ -6,16 +6,15 @@ error answers and unreachable servers are exit 2 with the URL."""
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import REPO, Invoke
+from tests.support import REPO, Invoke, local_http_server
 from tests.verify_support import set_prod
 
 RECORDINGS = REPO / "tests/generator/recordings/prometheus"
@@ -46,8 +45,8 @@ class Replay:
             def log_message(self, *_: object) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.handler = Handler
+        self.url = ""
 
     def answer(self, promql: str) -> tuple[int, str, bytes]:
         if promql in self.answers:
@@ -62,13 +61,9 @@ class Replay:
 @pytest.fixture
 def replay() -> Iterator[Replay]:
     replay = Replay()
-    thread = threading.Thread(target=replay.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with local_http_server(replay.handler) as url:
+        replay.url = url
         yield replay
-    finally:
-        replay.server.shutdown()
-        replay.server.server_close()
 
 
 def repo_for(root: Path, job: str, url: str, **thresholds: object) -> Path:

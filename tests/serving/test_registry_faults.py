@@ -9,13 +9,14 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.serving.conftest import Registry, Webhook
+from tests.support import local_http_server
 
 pytest.importorskip("mlflow", reason="the serving extra is not installed")
 
@@ -100,17 +101,12 @@ def proxy(mlflow_registry: Registry) -> Iterator[Proxy]:
         def log_message(self, *_: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield state
-    finally:
-        released.set()
-        server.shutdown()
-        server.server_close()
+    with local_http_server(Handler) as url:
+        state.url = url
+        try:
+            yield state
+        finally:
+            released.set()
 
 
 def settings(tracking_uri: str, tmp_path: Path, name: str, **extra: Any) -> Settings:
