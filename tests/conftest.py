@@ -3,6 +3,7 @@ app's in tests/serving/conftest.py; each suite runs on its own (`pytest tests/ge
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.crds)
         if "repo_root" in fixtures:  # the repository itself, live spec included
             item.add_marker(pytest.mark.live_spec)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (in addopts): the generator's suite runs across the cores (at most four), so a
+    promotion's check of it stays well under a minute on two; the serving suite, whose tests
+    start servers and drive load through them, runs in one process (0: not distributed)."""
+    generator = REPO / "tests" / "generator"
+    paths = [Path(str(a).split("::")[0]).resolve() for a in config.args]
+    generator_only = (
+        "not serve" in (config.option.markexpr or "")
+        or bool(paths)
+        and all(p == generator or generator in p.parents for p in paths)
+    )
+    return min(4, os.cpu_count() or 1) if generator_only else 0
