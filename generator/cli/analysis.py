@@ -18,11 +18,10 @@ from generator.cli.common import (
     root_option,
     spec_option,
 )
-from generator.cli.promotion import git_options
+from generator.cli.promotion import apply_and_show, git_options
 
 if TYPE_CHECKING:
     from generator.model import Spec
-    from generator.promote import Edit
     from generator.verify import Verification
 
 WINDOW = re.compile(r"^[1-9][0-9]*(s|m|h|d)$")
@@ -82,35 +81,6 @@ def run_verification(
     return verify(env, display_url(url), PrometheusClient(url).query, window, candidate)
 
 
-def apply_with_section(
-    base: Path,
-    spec_path: Path,
-    current: Spec,
-    edit: Edit,
-    section: str,
-    push: bool,
-    remote: str,
-    open_pr: bool,
-    body_to_stderr: bool = False,
-) -> None:
-    """Branch and commit the edit (promote.apply_edit); print and open the PR with `section`.
-    `body_to_stderr` keeps stdout for a machine-readable report."""
-    from generator.promote import apply_edit
-    from generator.pullrequest import open_pull_request
-
-    outcome = apply_edit(base, spec_path, edit, current, push, remote)
-    body = outcome.body + "\n" + section
-    click.echo(
-        f"created branch {outcome.branch} with commit {outcome.commit[:12]}"
-        + (f", pushed to {remote}" if outcome.pushed else ""),
-        err=True,
-    )
-    click.echo(f"# {outcome.title}\n", err=body_to_stderr)
-    click.echo(body, nl=False, err=body_to_stderr)
-    if open_pr:
-        click.echo(open_pull_request(outcome.branch, outcome.title, body, outcome.pushed), err=True)
-
-
 @click.command(
     epilog=command_epilog(
         "gitopsgen verify prod",
@@ -164,8 +134,8 @@ def verify(
 
         spec_rel = spec_path.resolve().relative_to(base).as_posix()
         edit, section = rollback_for(base, current, spec_rel, result, branch)
-        apply_with_section(
-            base, spec_path, current, edit, section, push, remote, open_pr, fmt == "json"
+        apply_and_show(
+            base, spec_path, current, edit, push, remote, open_pr, section, fmt == "json"
         )
     sys.exit(result.exit_code)
 
@@ -210,7 +180,7 @@ def canary(
         result = run_verification(current, spec_path, environment, prometheus, window, None)
         click.echo(report_text(result), err=True, nl=False)
     edit, section = canary_edit(current, environment, result, branch)
-    apply_with_section(base, spec_path, current, edit, section, push, remote, open_pr)
+    apply_and_show(base, spec_path, current, edit, push, remote, open_pr, section)
 
 
 COMMANDS = (verify, canary)

@@ -56,26 +56,40 @@ def run_edit(
     build: Callable[[Path, Path, Spec], Edit],
 ) -> None:
     """The flow `promote`, `set` and `rollback` share: load, build the edit, branch, commit."""
-    from generator.promote import apply_edit
-    from generator.pullrequest import open_pull_request
-
     base, spec_path, current = load_for_environment(root, spec, environment)
     edit = build(base, spec_path, current)
     if edit.note:
         click.echo(f"note: {edit.note}", err=True)
+    apply_and_show(base, spec_path, current, edit, push, remote, open_pr)
+
+
+def apply_and_show(
+    base: Path,
+    spec_path: Path,
+    current: Spec,
+    edit: Edit,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    section: str = "",
+    body_to_stderr: bool = False,
+) -> None:
+    """Branch and commit the edit; print the pull request (with `section` appended) and open it
+    when asked. `body_to_stderr` keeps stdout for a machine-readable report."""
+    from generator.promote import apply_edit
+    from generator.pullrequest import open_pull_request
+
     outcome = apply_edit(base, spec_path, edit, current, push, remote)
+    body = outcome.body + ("\n" + section if section else "")
     click.echo(
         f"created branch {outcome.branch} with commit {outcome.commit[:12]}"
         + (f", pushed to {remote}" if outcome.pushed else ""),
         err=True,
     )
-    click.echo(f"# {outcome.title}\n")
-    click.echo(outcome.body, nl=False)
+    click.echo(f"# {outcome.title}\n", err=body_to_stderr)
+    click.echo(body, nl=False, err=body_to_stderr)
     if open_pr:
-        click.echo(
-            open_pull_request(outcome.branch, outcome.title, outcome.body, outcome.pushed),
-            err=True,
-        )
+        click.echo(open_pull_request(outcome.branch, outcome.title, body, outcome.pushed), err=True)
 
 
 @click.command(epilog=command_epilog("gitopsgen commit", "gitopsgen commit -m 'dev: new pool'"))
