@@ -6,15 +6,13 @@ Used by `make serve`, the tests and the benchmarks, so all three exercise the sa
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tools.processes import LocalServer
+from tools.processes import free_port as free_port  # the one the tests and benches import
 
 MODEL_NAME = "best_model"
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -40,27 +38,8 @@ def app_command(port: int, *extra: str) -> list[str]:
     ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class MlflowServer:
-    process: subprocess.Popen[bytes]
-    url: str
-    workdir: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+class MlflowServer(LocalServer):
+    """`mlflow server` on 127.0.0.1."""
 
 
 def start_server(workdir: Path, port: int | None = None, timeout: float = 180.0) -> MlflowServer:
@@ -93,18 +72,8 @@ def start_server(workdir: Path, port: int | None = None, timeout: float = 180.0)
         )
     url = f"http://127.0.0.1:{port}"
     server = MlflowServer(process, url, workdir)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited: see {workdir / 'mlflow-server.log'}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.5)
-    server.stop()
-    raise RuntimeError(f"mlflow server did not answer within {timeout:.0f}s")
+    server.wait_until_ok("/health", workdir / "mlflow-server.log", timeout)
+    return server
 
 
 def train_iris_model(kind: str) -> tuple[Any, Any]:

@@ -9,22 +9,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
+import sys
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as a script (make test): its package from the app folder
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tools.processes import LocalServer, free_port  # noqa: E402
 
 
 def find_prometheus() -> str | None:
@@ -54,11 +49,8 @@ def ensure_prometheus() -> tuple[str | None, str]:
     return (found, "") if found else (None, "apt-get installed prometheus but no binary is found")
 
 
-@dataclass
-class PrometheusServer:
-    process: subprocess.Popen[bytes]
-    url: str
-    workdir: Path
+class PrometheusServer(LocalServer):
+    """Debian's `prometheus` on 127.0.0.1, scraping the jobs it was started with."""
 
     def query(self, promql: str) -> dict[str, Any]:
         url = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
@@ -70,15 +62,6 @@ class PrometheusServer:
         """The single value of a query, 0 when it has no series."""
         result = self.query(promql)["data"]["result"]
         return float(result[0]["value"][1]) if result else 0.0
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 def start_prometheus(
@@ -107,18 +90,8 @@ def start_prometheus(
             start_new_session=True,
         )
     server = PrometheusServer(process, f"http://127.0.0.1:{port}", workdir)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"prometheus exited: see {workdir / 'prometheus.log'}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
-    server.stop()
-    raise RuntimeError(f"prometheus did not become ready within {timeout:.0f}s")
+    server.wait_until_ok("/-/ready", workdir / "prometheus.log", timeout)
+    return server
 
 
 if __name__ == "__main__":
