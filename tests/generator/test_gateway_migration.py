@@ -4,13 +4,12 @@ request, on a real Git repository holding the frozen shipped spec."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support import SPEC, Invoke, frozen_repository
+from tests.support import SPEC, Invoke, frozen_repository, git
 
 VALUES = "apps/fastapi/values/prod.yaml"
 PLATFORM_GATEWAY = (
@@ -21,19 +20,7 @@ PLATFORM_GATEWAY = (
 )
 
 
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-@pytest.fixture(autouse=True)
-def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{var}_NAME", "Test Engineer")
-        monkeypatch.setenv(f"GIT_{var}_EMAIL", "test@example.org")
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 @pytest.fixture
