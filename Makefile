@@ -56,6 +56,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache   # layers and acyclic packages: pyproject's [tool.importlinter]
 
 test: lint
 	@$(BIN)/python apps/fastapi/tools/local_prometheus.py --install   # verify's tests need it

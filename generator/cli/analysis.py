@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from generator.cli.common import (
+from gitopsgen.cli.common import (
     command_epilog,
     environment_argument,
     load_for_environment,
@@ -18,11 +18,11 @@ from generator.cli.common import (
     root_option,
     spec_option,
 )
-from generator.cli.promotion import apply_and_show, git_options
+from gitopsgen.cli.promotion import apply_and_show, git_options
 
 if TYPE_CHECKING:
-    from generator.model import Spec
-    from generator.verify import Verification
+    from gitopsgen.analysis.verify import Verification
+    from gitopsgen.spec.model import Spec
 
 WINDOW = re.compile(r"^[1-9][0-9]*(s|m|h|d)$")
 
@@ -68,8 +68,8 @@ def run_verification(
     window: str | None,
     candidate: str | None,
 ) -> Verification:
-    from generator.prometheus import PrometheusClient, display_url
-    from generator.verify import verify
+    from gitopsgen.analysis.prometheus import PrometheusClient, display_url
+    from gitopsgen.analysis.verify import verify
 
     env = current.require(environment)
     url = prometheus or env.analysis.prometheus_url
@@ -124,13 +124,13 @@ def verify(
 ) -> None:
     """Judge ENVIRONMENT's candidate alias on real traffic from Prometheus: exit 0 Successful,
     1 Failed, 3 Inconclusive."""
-    from generator.verify_report import REPORTERS
+    from gitopsgen.analysis.verify_report import REPORTERS
 
     base, spec_path, current = load_for_environment(root, spec, environment)
     result = run_verification(current, spec_path, environment, prometheus, window, candidate)
     click.echo(REPORTERS[fmt](result), nl=False)
     if rollback_on_failure and result.verdict == "Failed":
-        from generator.canary import rollback_for
+        from gitopsgen.promotion.canary import rollback_for
 
         spec_rel = spec_path.resolve().relative_to(base).as_posix()
         edit, section = rollback_for(base, current, spec_rel, result, branch)
@@ -171,8 +171,8 @@ def canary(
 ) -> None:
     """The next step of serving.canarySteps as a promotion branch, only when verify on the
     current step is Successful."""
-    from generator.canary import canary_edit
-    from generator.verify_report import report_text
+    from gitopsgen.analysis.verify_report import report_text
+    from gitopsgen.promotion.canary import canary_edit
 
     base, spec_path, current = load_for_environment(root, spec, environment)
     result = None

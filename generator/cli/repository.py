@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli.common import (
+from gitopsgen.cli.common import (
     command_epilog,
     complete_environment,
     reports_errors,
@@ -24,8 +24,8 @@ from generator.cli.common import (
 @reports_errors
 def render(spec: Path | None, root: Path | None, check: bool) -> None:
     """Render Argo CD, MetalLB and Helm values files from the spec."""
-    from generator.pipeline import render_repository
-    from generator.writer import Action, apply_changes, pending, unified_diff
+    from gitopsgen.sync.writer import Action, apply_changes, pending, unified_diff
+    from gitopsgen.validate.checked_render import render_repository
 
     base, spec_path = resolve_paths(root, spec)
     result = render_repository(spec_path, base)
@@ -87,9 +87,9 @@ def validate(
     paths: tuple[Path, ...],
 ) -> None:
     """Check the spec, drift, every rendered document, the real Helm render and extra PATHs."""
-    from generator.validate.kube import DEFAULT_KUBE_VERSION, available_versions, resolve_version
-    from generator.validate.report import REPORTERS
-    from generator.validate.run import ValidateOptions, default_crd_dirs, validate_repository
+    from gitopsgen.validate.kube import DEFAULT_KUBE_VERSION, available_versions, resolve_version
+    from gitopsgen.validate.report import REPORTERS
+    from gitopsgen.validate.run import ValidateOptions, default_crd_dirs, validate_repository
 
     version = kube_version or DEFAULT_KUBE_VERSION
     if resolve_version(version) is None:
@@ -122,8 +122,8 @@ def preview(spec: Path | None, root: Path | None, environment: str | None) -> No
     """Print the Applications the ApplicationSets will create (expanded by Go templates)."""
     import yaml
 
-    from generator.pipeline import render_repository
-    from generator.validate.preview import preview_files
+    from gitopsgen.validate.checked_render import render_repository
+    from gitopsgen.validate.preview import preview_files
 
     base, spec_path = resolve_paths(root, spec)
     result = render_repository(spec_path, base)
@@ -164,7 +164,7 @@ def schemas() -> None:
 def schemas_fetch(dest: Path | None, mirror: str | None) -> None:
     """Download the pinned upstream CRDs (Argo CD, MetalLB, Gateway API, Envoy Gateway,
     Traefik) into the cache."""
-    from generator.validate.fetch import fetch_crds
+    from gitopsgen.validate.crd_fetch import fetch_crds
 
     for path in fetch_crds(dest, mirror):
         click.echo(f"fetched  {path}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.model import Environment, Spec
-from generator.render.jinja import render_template
-from generator.render.output import GATEWAY_API_KINDS, Kind, Output
-from generator.spec import deep_merge
+from gitopsgen.render.jinja import render_template
+from gitopsgen.render.output import GATEWAY_API_KINDS, Catalog, Kind, Output
+from gitopsgen.spec.load import deep_merge
+from gitopsgen.spec.model import Environment, Spec
 
 # Helm values, not Kubernetes objects; Argo CD renders the chart with them, which creates these.
 OUTPUT = Output(
@@ -144,7 +144,7 @@ def build_values(env: Environment) -> dict[str, Any]:
     return deep_merge(base, env.helm_values)
 
 
-def render_values(spec: Spec) -> dict[str, str]:
+def render_values(spec: Spec, _catalog: Catalog) -> dict[str, str]:
     return {
         values_path(env.name): render_template(
             "values.yaml.j2",

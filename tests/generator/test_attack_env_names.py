@@ -9,9 +9,9 @@ import helm_python as helm
 import pytest
 import yaml
 
-from generator.errors import SpecError
-from generator.spec import parse_spec
-from generator.validate.policies import check_spec_policies
+from gitopsgen.errors import SpecError
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.validate.policies import check_spec_policies
 from tests.support import REPO
 
 SPEC = (Path(__file__).parent / "golden/three-envs/spec.yaml").read_text()

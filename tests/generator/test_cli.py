@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 import pytest
 
-from generator.cli import cli
-from generator.cli.common import EXIT_CODES
+from gitopsgen.cli import cli
+from gitopsgen.cli.common import EXIT_CODES
 from tests.support import REPO, frozen_repository
 
 SCRIPT = Path(sys.executable).parent / "gitopsgen"

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.findings import REGISTRY, Finding
-from generator.spec import parse_spec
-from generator.validate.policies import POLICIES, check_spec_policies
+from gitopsgen.findings import REGISTRY, Finding
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.validate.policies import check_spec_policies
+from gitopsgen.validate.policies.spec_checks import POLICIES
 from tests.support import FROZEN_SPEC_TEXT, SPEC
 
 BASE = FROZEN_SPEC_TEXT

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.validate import kube
-from generator.validate.crds import CrdSchema, load_crd_dirs
-from generator.validate.documents import OWN_SCHEMA_FILES, _crd_validator, _own_defs
-from generator.validate.policies import POLICIES
-from generator.validate.strictness import (
+from gitopsgen.validate import kube
+from gitopsgen.validate.crds import CrdSchema, load_crd_dirs
+from gitopsgen.validate.documents import OWN_SCHEMA_FILES, _crd_validator, _own_defs
+from gitopsgen.validate.policies.spec_checks import POLICIES
+from gitopsgen.validate.strictness import (
     DELIBERATE,
     OBJECT_META,
     SERVER_RULES,
@@ -190,7 +190,7 @@ def _valid_documents() -> list[tuple[str, dict[str, Any]]]:
 def test_valid_example_is_accepted_by_its_crd(
     name: str, doc: dict[str, Any], crds: dict[tuple[str, str], CrdSchema]
 ) -> None:
-    from generator.validate.crds import prepare_document
+    from gitopsgen.validate.crds import prepare_document
 
     crd = crds.get((doc["apiVersion"], doc["kind"]))
     if crd is None:
