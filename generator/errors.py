@@ -163,6 +163,12 @@ class ClusterUnreachable(GitopsgenError):
     exit_code = ExitCode.USAGE
 
 
+class RegistryError(GitopsgenError):
+    """The MLflow registry could not be reached or refused: an environment problem."""
+
+    exit_code = ExitCode.USAGE
+
+
 class PrometheusError(GitopsgenError):
     """Prometheus could not be reached or answered with an error: an environment problem."""
 
