@@ -235,12 +235,12 @@ def test_no_prometheus_url_and_an_unreachable_one_are_exit_2(
     )
 
 
-def test_readme_table_is_what_verify_prints(
+def test_docs_table_is_what_verify_prints(
     replay: Replay, run_cli: Invoke, tmp_path: Path
 ) -> None:
     replay.load("disagree")
     root = repo_for(tmp_path, "disagree", replay.url)
     printed = run_cli("verify", "prod", "--root", root, expect=1).stdout
-    readme = (REPO / "README.md").read_text()
-    shown = readme.split("## Verify before you switch", 1)[1].split("```\n", 2)[1]
+    page = (REPO / "docs/verify-and-canary.md").read_text()
+    shown = page.split("# Verify before you switch", 1)[1].split("```\n", 2)[1]
     assert shown == printed.replace(replay.url, "http://127.0.0.1:9090")
