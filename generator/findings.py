@@ -1,7 +1,7 @@
 """Findings: what a check says about a place in a file. Shared by every stage.
 
-`REGISTRY` is the one list of finding ids, with their severity and what each checks; README's
-tables are tested against it. `build_finding` is the one way to make a finding."""
+`REGISTRY` is the one list of finding ids, with their severity and what each checks; the tables of
+docs/validation.md are tested against it. `build_finding` is the one way to make a finding."""
 
 from __future__ import annotations
 

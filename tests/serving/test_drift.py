@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import socket
 import time
 from collections.abc import Iterator
@@ -18,9 +17,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gitopsgen.cli import cli
+from tests.docs_support import example
 from tests.serving.conftest import Registry
 from tests.support import (
-    REPO,
     SPEC,
     frozen_repository,
     git,
@@ -76,16 +75,6 @@ def _bare(path: Path) -> Path:
     return path
 
 
-DOCS = REPO / "docs" / "pinning.md"
-
-
-def _docs_example() -> str:
-    """The example docs/pinning.md shows, between its marker and the end of the block."""
-    found = re.search(r"<!-- drift-example -->\n```text\n(.*?)```", DOCS.read_text(), re.S)
-    assert found, f"{DOCS} lost its drift example"
-    return found.group(1)
-
-
 def drift(root: Path, uri: str, *extra: str) -> Result:
     return run("drift", "--root", root, "--tracking-uri", uri, *extra)
 
@@ -121,7 +110,7 @@ def test_an_alias_moved_in_the_registry_is_drift_and_fix_git_pins_it_in_one_line
     result = drift(root, uri, "prod")
     assert result.exit_code == 1
     assert "drift: the registry's alias points elsewhere" in result.stdout
-    assert _docs_example() == result.stdout.replace(uri, "http://127.0.0.1:5000")
+    assert example("drift-text") == result.stdout.replace(uri, "http://127.0.0.1:5000")
     pins = json.loads(drift(root, uri, "prod", "--format", "json").stdout)["pins"]
     assert [(p["alias"], p["registry"], p["state"]) for p in pins] == [
         ("A", "1", "in-sync"),
