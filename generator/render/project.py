@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from gitopsgen.render.jinja import render_template
-from gitopsgen.render.output import APP_PROJECT, Catalog, Output
+from gitopsgen.render.output import APP_PROJECT, Catalog, InArgoCdNamespace, Output
 from gitopsgen.spec.model import Spec
 
 # In the folder the root Application syncs into Argo CD's namespace.
-OUTPUT = Output(folder="applicationsets", kubernetes_objects=True, kinds=(APP_PROJECT,))
+OUTPUT = Output(
+    folder="applicationsets",
+    kubernetes_objects=True,
+    kinds=(APP_PROJECT,),
+    delivery=InArgoCdNamespace(by_root_app=True),
+)
 PROJECT_PATH = f"{OUTPUT.folder}/project.yaml"
 
 
-def project_destinations(spec: Spec) -> list[dict[str, str]]:
-    """Each environment's namespace and MetalLB's, per cluster, without repeats, in spec order."""
+def project_destinations(spec: Spec, catalog: Catalog) -> list[dict[str, str]]:
+    """Each environment's namespace and those its environment folders sync to (MetalLB's), per
+    cluster, without repeats, in spec order."""
     seen: dict[tuple[str, str], None] = {}
     for env in spec.environments:
         seen[(env.cluster.server, env.namespace)] = None
-        seen[(env.cluster.server, env.metallb.namespace)] = None
+        for _, delivery in catalog.environment_folders():
+            namespace = delivery.destination(env)
+            if namespace is not None:
+                seen[(env.cluster.server, namespace)] = None
     return [{"server": server, "namespace": ns} for server, ns in seen]
 
 
@@ -26,7 +35,7 @@ def render_project(spec: Spec, catalog: Catalog) -> dict[str, str]:
             "appproject.yaml.j2",
             spec.source,
             spec=spec,
-            destinations=project_destinations(spec),
+            destinations=project_destinations(spec, catalog),
             namespaced_kinds=catalog.deployed_kinds(),
         )
     }
