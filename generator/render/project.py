@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from gitopsgen.render.jinja import render_template
-from gitopsgen.render.output import APP_PROJECT, Catalog, InArgoCdNamespace, Output
+from gitopsgen.render.output import (
+    APP_PROJECT,
+    Catalog,
+    EnvironmentFolders,
+    InArgoCdNamespace,
+    Kind,
+    Output,
+    unique_kinds,
+)
 from gitopsgen.spec.model import Spec
 
 # In the folder the root Application syncs into Argo CD's namespace.
@@ -29,6 +37,19 @@ def project_destinations(spec: Spec, catalog: Catalog) -> list[dict[str, str]]:
     return [{"server": server, "namespace": ns} for server, ns in seen]
 
 
+def allowed_kinds(spec: Spec, catalog: Catalog) -> tuple[Kind, ...]:
+    """What Argo CD may create on the environments' clusters: the kinds of every output
+    delivered there (a per-environment folder only when some environment has one)."""
+
+    def delivered(output: Output) -> bool:
+        delivery = output.delivery
+        if isinstance(delivery, EnvironmentFolders):
+            return any(delivery.destination(env) is not None for env in spec.environments)
+        return True
+
+    return unique_kinds(k for o in catalog.outputs if delivered(o) for k in o.deploys)
+
+
 def render_project(spec: Spec, catalog: Catalog) -> dict[str, str]:
     return {
         PROJECT_PATH: render_template(
@@ -36,6 +57,6 @@ def render_project(spec: Spec, catalog: Catalog) -> dict[str, str]:
             spec.source,
             spec=spec,
             destinations=project_destinations(spec, catalog),
-            namespaced_kinds=catalog.deployed_kinds(),
+            namespaced_kinds=allowed_kinds(spec, catalog),
         )
     }
