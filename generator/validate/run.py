@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gitopsgen.findings import Finding, build_finding
 from gitopsgen.render.output import Catalog
@@ -156,9 +157,16 @@ def _check_rendered(
     for path, docs in loaded:
         for doc in docs:
             if isinstance(doc.data, dict) and doc.data.get("kind") == "ApplicationSet":
-                yield from check_preview(
-                    preview_applicationset(doc.data, path), root, path, schemas, set(files)
-                )
+                preview = preview_applicationset(doc.data, path)
+                if not helm:  # GG115 said the chart is missing; its paths would only echo it
+                    preview.applications = [
+                        a for a in preview.applications if _source_path(a) != spec.chart_path
+                    ]
+                yield from check_preview(preview, root, path, schemas, set(files))
+
+
+def _source_path(app: dict[str, Any]) -> object:
+    return ((app.get("spec") or {}).get("source") or {}).get("path")
 
 
 def check_preview(
