@@ -8,7 +8,7 @@ from typing import Any
 from gitopsgen.render.jinja import render_template
 from gitopsgen.render.output import GATEWAY_API_KINDS, Catalog, Kind, Output, ThroughChart
 from gitopsgen.spec.load import deep_merge
-from gitopsgen.spec.model import Environment, Spec
+from gitopsgen.spec.model import DEFAULT_CHART_PATH, Environment, Spec, values_folder_of
 
 
 def _values_folder(spec: Spec) -> str:
@@ -17,7 +17,7 @@ def _values_folder(spec: Spec) -> str:
 
 # Helm values, not Kubernetes objects; Argo CD renders the chart with them, which creates these.
 OUTPUT = Output(
-    folder="apps/fastapi/values",
+    folder=values_folder_of(DEFAULT_CHART_PATH),
     kubernetes_objects=False,
     deploys=(
         Kind("apps/v1", "Deployment"),

@@ -192,8 +192,7 @@ class Spec:
 
     @property
     def values_folder(self) -> str:
-        """Where the environments' Helm values are rendered: `values/` beside the chart."""
-        return posixpath.join(posixpath.dirname(self.chart_path), "values")
+        return values_folder_of(self.chart_path)
 
     @property
     def chart_values_file(self) -> str:
@@ -222,6 +221,11 @@ class Spec:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(env.name for env in self.environments)
+
+
+def values_folder_of(chart_path: str) -> str:
+    """Where the environments' Helm values are rendered: `values/` beside the chart."""
+    return posixpath.join(posixpath.dirname(chart_path), "values")
 
 
 def is_production_like_name(name: str) -> bool:

@@ -182,3 +182,13 @@ def test_a_promotion_failing_on_the_routing_function_leaves_no_branch(
         assert "already exists" not in result.stderr
         assert state(clone) == before
         assert git(origin, "branch", "--list") == "* main"
+
+
+def test_the_schema_states_the_models_chart_default() -> None:
+    from gitopsgen.spec.load import spec_schema
+    from gitopsgen.spec.model import DEFAULT_CHART_PATH
+
+    chart = spec_schema()["properties"]["app"]["properties"]["chart"]
+    assert chart["default"] == DEFAULT_CHART_PATH
+    spec, _ = parse_spec(FROZEN_SPEC_TEXT, SPEC)  # it does not say app.chart
+    assert spec.chart_path == DEFAULT_CHART_PATH == CHART

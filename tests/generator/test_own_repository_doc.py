@@ -39,12 +39,10 @@ def test_every_example_of_the_page_is_what_the_tool_prints(
     if os.environ.get("GITOPSGEN_UPDATE_GOLDEN") == "1":
         text = PAGE.read_text()
         for name, body in outputs.items():
-            text = re.sub(
-                rf"(<!-- example: {name} -->\n```text\n).*?(```\n)",
-                lambda m, b=body: m[1] + b + m[2],
-                text,
-                flags=re.S,
-            )
+            start = text.index(f"<!-- example: {name} -->\n```text\n")
+            opened = text.index("\n", text.index("```text", start)) + 1
+            closed = text.index("```\n", opened)
+            text = text[:opened] + body + text[closed:]
         PAGE.write_text(text)
     assert shown() == outputs
 
