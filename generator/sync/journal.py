@@ -10,7 +10,8 @@
 `recover` runs before every command that reads the tree: without a journal (interrupted while
 staging) it throws the staging away, leaving the old tree; with one, it applies it again (each
 step is idempotent), leaving the new tree; if that fails it puts the old files back. A journal's
-paths are trusted only inside the rendered folders.
+paths are trusted only inside the rendered folders it records (plain relative folders; the
+spec decides one of them, the Helm values beside its chart).
 """
 
 from __future__ import annotations
@@ -18,20 +19,23 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gitopsgen.errors import WriteError
-from gitopsgen.render.registry import OUTPUT_DIRS, output_of
+from gitopsgen.render.registry import OUTPUT_DIRS
 from gitopsgen.safepaths import require_safe
 
 TXN_DIR = ".gitopsgen-render"
 JOURNAL = "journal.json"
 KILL_HOOK = "GITOPSGEN_TEST_KILL_AT_STEP"  # tests: SIGKILL this process at the Nth step
+# A folder a journal may name: relative, no `..`, nothing hidden (so never .git), as app.chart
+_PLAIN_FOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 
 
 @dataclass(frozen=True)
@@ -54,18 +58,19 @@ class _Steps:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def write_all(root: Path, entries: list[Entry]) -> None:
-    """Apply every entry or none; a WriteError says nothing was changed."""
+def write_all(root: Path, entries: list[Entry], folders: tuple[str, ...]) -> None:
+    """Apply every entry (each inside one of the rendered `folders`) or none; a WriteError says
+    nothing was changed."""
     recover(root)
     if not entries:
         return
-    require_safe(root, OUTPUT_DIRS)
+    require_safe(root, folders)
     txn = _txn(root)
     steps = _Steps()
     try:
         txn.mkdir()
         _stage(root, txn, entries, steps)
-        _commit(txn, [e.path for e in entries], steps)
+        _commit(txn, [e.path for e in entries], folders, steps)
     except OSError as exc:
         shutil.rmtree(txn, ignore_errors=True)
         raise _error(exc, root) from exc
@@ -89,13 +94,13 @@ def recover(root: Path) -> bool:
         raise WriteError(f"{TXN_DIR} is not a folder gitopsgen made; remove it")
     _remove_old_strays(root)
     try:
-        paths = _read_journal(txn)
+        paths, folders = _read_journal(txn)
     except (OSError, ValueError):
         paths = None  # interrupted before the commit point: the tree is still the old one
     if paths is None:
         shutil.rmtree(txn)
         return True
-    require_safe(root, OUTPUT_DIRS)
+    require_safe(root, folders)
     try:
         _apply(root, txn, paths, _Steps())
     except OSError as exc:
@@ -170,22 +175,34 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _commit(txn: Path, paths: list[str], steps: _Steps) -> None:
+def _commit(txn: Path, paths: list[str], folders: tuple[str, ...], steps: _Steps) -> None:
     _fsync_dir(txn / "new")
-    _write_durably(txn / "journal.tmp", json.dumps({"paths": paths}).encode(), None)
+    record = {"paths": paths, "folders": list(folders)}
+    _write_durably(txn / "journal.tmp", json.dumps(record).encode(), None)
     os.replace(txn / "journal.tmp", txn / JOURNAL)  # noqa: PTH105  the commit point
     _fsync_dir(txn)
     steps.done()
 
 
-def _read_journal(txn: Path) -> list[str]:
+def _read_journal(txn: Path) -> tuple[list[str], tuple[str, ...]]:
+    """The journal's paths and folders (a journal of an older gitopsgen has the default ones)."""
     data = json.loads((txn / JOURNAL).read_text(encoding="utf-8"))
     paths = data["paths"]
+    folders = data.get("folders", list(OUTPUT_DIRS))
+    if not isinstance(folders, list) or not all(
+        isinstance(f, str) and _PLAIN_FOLDER.match(f) for f in folders
+    ):
+        raise ValueError(f"{TXN_DIR}/{JOURNAL} names a folder that is not a plain one")
     if not isinstance(paths, list) or not all(
-        isinstance(p, str) and output_of(p) is not None for p in paths
+        isinstance(p, str) and any(_inside(p, f) for f in folders) for p in paths
     ):
         raise ValueError(f"{TXN_DIR}/{JOURNAL} names a path outside the rendered folders")
-    return paths
+    return paths, tuple(folders)
+
+
+def _inside(path: str, folder: str) -> bool:
+    parts, base = PurePosixPath(path).parts, PurePosixPath(folder).parts
+    return len(parts) > len(base) and parts[: len(base)] == base and ".." not in parts
 
 
 def _make_parents(root: Path, target: Path) -> None:
