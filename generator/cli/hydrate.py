@@ -51,6 +51,7 @@ def hydrate(
     from gitopsgen.git import Repo
     from gitopsgen.hydrate import run
     from gitopsgen.hydrate.manifests import ManifestSource
+    from gitopsgen.hydrate.metadata import check_repo_url
     from gitopsgen.render.registry import OUTPUT_DIRS
     from gitopsgen.validate.checked_render import render_repository
 
@@ -63,6 +64,8 @@ def hydrate(
         raise click.UsageError(
             f"unknown service {service!r}; known: {', '.join(run.service_names(model))}"
         )
+    line = result.document.position_of(["repo", "url"]).line
+    check_repo_url(model.repo_url, f"{model.source}:{line}")
     repo = Repo.at(base)
     dry = run.dry_commit(repo, run.watched_paths(model, OUTPUT_DIRS))
     run.require_rendered(result.changes)

@@ -87,7 +87,7 @@ def plan(
     environments: tuple[str, ...],
     service: str | None,
 ) -> list[BranchPlan]:
-    check_repo_url(spec.repo_url, spec.source)
+    check_repo_url(spec.repo_url, spec.source)  # the CLI has named its line already
     plans: list[BranchPlan] = []
     shared = spec.delivery.active_paths
     for env in environments:
