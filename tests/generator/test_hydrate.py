@@ -25,7 +25,10 @@ FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def show(root: Path, rev: str, path: str) -> str:
-    return git(root, "show", f"{rev}:{path}")
+    """The blob as stored (the `git` helper strips the final newline)."""
+    text = Repo(root).show(rev, path)
+    assert text is not None, f"{rev}:{path} is missing"
+    return text
 
 
 def note(root: Path, rev: str) -> dict[str, str]:
@@ -242,7 +245,7 @@ def test_check_names_hand_edits_and_stray_files_and_hydrate_removes_strays_only_
     run_cli("hydrate", "--root", clone)
     files = git(clone, "ls-tree", "-r", "--name-only", DEV).splitlines()
     assert "fastapi/extra.yaml" not in files and "ci/pipeline.yaml" in files
-    assert show(clone, DEV, "ci/pipeline.yaml") == "steps: []"
+    assert show(clone, DEV, "ci/pipeline.yaml") == "steps: []\n"
     run_cli("hydrate", "--root", clone, "--check")
 
 
