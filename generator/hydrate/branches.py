@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gitopsgen.hydrate.layout import GITATTRIBUTES, MANIFEST, METADATA, README, HydratedApp
+from gitopsgen.render.hydrated import GITATTRIBUTES, MANIFEST, METADATA, README, HydratedApp
 from gitopsgen.hydrate.metadata import (
     GITATTRIBUTES_TEXT,
     DryCommit,

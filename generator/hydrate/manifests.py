@@ -14,7 +14,7 @@ import yaml
 
 from gitopsgen.errors import HydrateError
 from gitopsgen.findings import Finding
-from gitopsgen.hydrate.layout import METALLB_SERVICE, HydratedApp
+from gitopsgen.render.hydrated import METALLB_SERVICE, HydratedApp
 from gitopsgen.render.applicationsets import CHART_PATH
 from gitopsgen.render.metallb import env_folder
 from gitopsgen.render.values import values_path

@@ -21,7 +21,7 @@ from gitopsgen.hydrate.branches import (
     owned_paths,
     written_names,
 )
-from gitopsgen.hydrate.layout import (
+from gitopsgen.render.hydrated import (
     METALLB_SERVICE,
     HydratedApp,
     active_branch,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from gitopsgen.render import metallb, values
+from gitopsgen.render import hydrated, metallb, values
 from gitopsgen.render.jinja import render_template
 from gitopsgen.render.output import APPLICATION_SET, Catalog, Output
 from gitopsgen.spec.model import Spec
@@ -54,6 +54,7 @@ def render_applicationsets(spec: Spec, _catalog: Catalog) -> dict[str, str]:
             chart_path=CHART_PATH,
             values_file=VALUES_FILE,
             sync_patch=sync_patch(True),
+            hydrated=hydrated.sources(spec, spec.app_name),
         ),
         METALLB_APPSET: render_template(
             "applicationset-metallb.yaml.j2",
@@ -61,5 +62,6 @@ def render_applicationsets(spec: Spec, _catalog: Catalog) -> dict[str, str]:
             spec=spec,
             synced_folder=METALLB_FOLDER,
             sync_patch=sync_patch(False),
+            hydrated=hydrated.sources(spec, hydrated.METALLB_SERVICE),
         ),
     }

@@ -278,3 +278,44 @@ def test_a_branch_moved_meanwhile_leaves_every_branch_as_it_was(
         run.apply(repo, plans, dry)
     assert {ref: git(clone, "rev-parse", ref) for ref in refs} == refs
     assert plumbing.resolve(repo, "refs/notes/gitopsgen-hydrate-0") is None
+
+
+def test_shared_branch_mode_touches_no_sibling_path(clone: Path, run_cli: Invoke) -> None:
+    """activePaths: one proposed branch per Application, `<active>-next/<path>`, built on the
+    active branch with every other folder kept; the metadata GitOps Promoter reads at
+    `<activePath>/hydrator.metadata`; nothing written at the root."""
+    edit_spec(
+        clone,
+        run_cli,
+        "kind: Environments\n",
+        "kind: Environments\ndelivery: {mode: hydrated, activePaths: true}\n",
+        "shared",
+    )
+    sibling = Repo(clone).out("hash-object", "-w", "--stdin", stdin="kind: Other\n")
+    tree = Repo(clone).out("mktree", stdin=f"100644 blob {sibling}\tmanifest.yaml\n")
+    top = Repo(clone).out("mktree", stdin=f"040000 tree {tree}\tpayments\n")
+    active = git(clone, "commit-tree", top, "-m", "another team's app")
+    git(clone, "update-ref", "refs/heads/environment/dev", active)
+    run_cli("hydrate", "dev", "--root", clone)
+    dry = git(clone, "rev-parse", "HEAD")
+    branch = f"{DEV}/fastapi"
+    assert git(clone, "rev-parse", f"{branch}~1") == active
+    files = git(clone, "ls-tree", "-r", "--name-only", branch).splitlines()
+    assert sorted(files) == [
+        "fastapi/.gitattributes",
+        "fastapi/README.md",
+        "fastapi/hydrator.metadata",
+        "fastapi/manifest.yaml",
+        "payments/manifest.yaml",
+    ]
+    assert git(clone, "diff", "--name-only", active, branch, "--", "payments") == ""
+    assert git(clone, "rev-parse", f"{branch}:payments") == tree
+    meta = json.loads(show(clone, branch, "fastapi/hydrator.metadata"))
+    assert meta["drySha"] == dry and list(meta)[:3] == ["repoURL", "drySha", "commands"]
+    assert meta["subject"] == "shared" and "author" in meta and "date" in meta
+    assert "metallb" not in files
+    assert git(clone, "ls-tree", "-r", "--name-only", f"{DEV}/metallb").splitlines()[-1] == (
+        "payments/manifest.yaml"
+    )
+    assert note(clone, branch) == {"drySha": dry}
+    run_cli("hydrate", "dev", "--root", clone, "--check")

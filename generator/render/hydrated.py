@@ -1,4 +1,4 @@
-"""Where hydrated manifests live: one function of (service, environment) for an Application's
+"""Where hydrated manifests live (delivery mode `hydrated`, docs/hydrate.md): one function of (service, environment) for an Application's
 folder, and the branch names GitOps Promoter derives from an environment's active branch.
 
 GitOps Promoter hard-codes the proposed branch as `<active>-next`, and in shared-branch mode
@@ -64,3 +64,11 @@ def proposed_branch(delivery: Delivery, environment: str, path: str | None = Non
     """`<active>-next`, or `<active>-next/<path>` in shared-branch mode (activePaths)."""
     branch = active_branch(delivery, environment) + PROPOSED_SUFFIX
     return f"{branch}/{path}" if delivery.active_paths and path else branch
+
+
+def sources(spec: Spec, service: str) -> dict[str, tuple[str, str]]:
+    """environment -> (active branch, folder): what the ApplicationSet of `service` syncs."""
+    return {
+        env.name: (active_branch(spec.delivery, env.name), application_path(service, env.name))
+        for env in spec.environments
+    }
