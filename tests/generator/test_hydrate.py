@@ -319,3 +319,47 @@ def test_shared_branch_mode_touches_no_sibling_path(clone: Path, run_cli: Invoke
     )
     assert note(clone, branch) == {"drySha": dry}
     run_cli("hydrate", "dev", "--root", clone, "--check")
+
+
+def test_hydrated_mode_applicationsets_validate_and_preview(
+    tmp_repo: Path, run_cli: Invoke, shared_crds: Path
+) -> None:
+    """delivery hydrated: each Application syncs its folder of its active environment branch as
+    a plain directory; the rendered ApplicationSets pass the strict schemas and the upstream
+    CRDs, and preview expands them."""
+    spec = tmp_repo / SPEC
+    spec.write_text(
+        spec.read_text().replace(
+            "kind: Environments\n", "kind: Environments\ndelivery: {mode: hydrated}\n", 1
+        )
+    )
+    run_cli("render", "--root", tmp_repo)
+    run_cli("validate", "--root", tmp_repo, "--crd-dir", shared_crds)
+    apps = list(yaml.safe_load_all(run_cli("preview", "prod", "--root", tmp_repo).stdout))
+    sources = {a["metadata"]["name"]: a["spec"]["source"] for a in apps}
+    assert sources["fastapi-prod"] == {
+        "repoURL": "https://github.com/example-org/mlops-gitops.git",
+        "targetRevision": "environment/prod",
+        "path": "fastapi",
+        "directory": {"recurse": False},
+    }
+    assert sources["metallb-prod"]["targetRevision"] == "environment/prod"
+    assert sources["metallb-prod"]["path"] == "metallb"
+    assert all(a["metadata"]["labels"]["gitopsgen.io/delivery"] == "hydrated" for a in apps)
+
+
+def test_hydrated_mode_refuses_an_ssh_url_at_its_line(tmp_repo: Path, run_cli: Invoke) -> None:
+    spec = tmp_repo / SPEC
+    text = spec.read_text().replace(
+        "kind: Environments\n", "kind: Environments\ndelivery: {mode: hydrated}\n", 1
+    )
+    spec.write_text(
+        text.replace(
+            "https://github.com/example-org/mlops-gitops.git",
+            "ssh://git@github.com/example-org/mlops-gitops.git",
+        )
+    )
+    line = next(i for i, t in enumerate(spec.read_text().splitlines(), 1) if "ssh://" in t)
+    result = run_cli("render", "--root", tmp_repo, expect=1)
+    assert f"{SPEC}:{line}" in result.output and "repo.url" in result.output
+    assert "GG008" in result.output or "does not match" in result.output
