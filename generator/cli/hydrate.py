@@ -64,8 +64,8 @@ def hydrate(
         raise click.UsageError(
             f"unknown service {service!r}; known: {', '.join(run.service_names(model))}"
         )
-    line = result.document.position_of(["repo", "url"]).line
-    check_repo_url(model.repo_url, f"{model.source}:{line}")
+    url_line = result.document.position_of(["repo", "url"]).line
+    check_repo_url(model.repo_url, f"{model.source}:{url_line}")
     repo = Repo.at(base)
     dry = run.dry_commit(repo, run.watched_paths(model, OUTPUT_DIRS))
     run.require_rendered(result.changes)
@@ -75,8 +75,8 @@ def hydrate(
     plans = run.plan(repo, model, ManifestSource(base, model, result.files), dry, envs, service)
     if check:
         problems = run.check(repo, plans, dry, model.delivery.active_paths)
-        for line in problems:
-            click.echo(line)
+        for problem in problems:
+            click.echo(problem)
         if problems:
             sys.exit(1)
         click.echo(f"{len(plans)} proposed branch(es) hydrated from {dry.sha[:12]}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gitopsgen.render.hydrated import GITATTRIBUTES, MANIFEST, METADATA, README, HydratedApp
 from gitopsgen.hydrate.metadata import (
     GITATTRIBUTES_TEXT,
     DryCommit,
@@ -23,6 +22,7 @@ from gitopsgen.hydrate.metadata import (
     to_json,
 )
 from gitopsgen.hydrate.plumbing import Entry, Tree
+from gitopsgen.render.hydrated import GITATTRIBUTES, MANIFEST, METADATA, README, HydratedApp
 
 BLOB = "100644"
 

@@ -14,8 +14,8 @@ import yaml
 
 from gitopsgen.errors import HydrateError
 from gitopsgen.findings import Finding
-from gitopsgen.render.hydrated import METALLB_SERVICE, HydratedApp
 from gitopsgen.render.applicationsets import CHART_PATH
+from gitopsgen.render.hydrated import METALLB_SERVICE, HydratedApp
 from gitopsgen.render.metallb import env_folder
 from gitopsgen.render.values import values_path
 from gitopsgen.spec.model import Environment, Spec

@@ -21,6 +21,10 @@ from gitopsgen.hydrate.branches import (
     owned_paths,
     written_names,
 )
+from gitopsgen.hydrate.manifests import ManifestSource
+from gitopsgen.hydrate.metadata import NOTES_REF as NOTES_REF
+from gitopsgen.hydrate.metadata import DryCommit, check_repo_url, check_sha, note_text
+from gitopsgen.render.applicationsets import CHART_PATH
 from gitopsgen.render.hydrated import (
     METALLB_SERVICE,
     HydratedApp,
@@ -29,10 +33,6 @@ from gitopsgen.render.hydrated import (
     proposed_branch,
     services,
 )
-from gitopsgen.hydrate.manifests import ManifestSource
-from gitopsgen.hydrate.metadata import NOTES_REF as NOTES_REF
-from gitopsgen.hydrate.metadata import DryCommit, check_repo_url, check_sha, note_text
-from gitopsgen.render.applicationsets import CHART_PATH
 from gitopsgen.spec.model import Spec
 from gitopsgen.sync.writer import FileChange, pending
 

@@ -186,7 +186,9 @@ class Delivery:
 
     mode: str = "chart"
     branch_prefix: str = "environment/"
-    active_paths: bool = False  # GitOps Promoter's shared-branch mode (PromotionStrategy.activePath)
+    active_paths: bool = (
+        False  # GitOps Promoter's shared-branch mode (PromotionStrategy.activePath)
+    )
 
     @property
     def hydrated(self) -> bool:
