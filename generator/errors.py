@@ -191,3 +191,8 @@ class PrometheusError(GitopsgenError):
     """Prometheus could not be reached or answered with an error: an environment problem."""
 
     exit_code = ExitCode.USAGE
+
+
+class HydrateError(GitopsgenError):
+    """`hydrate` refuses: uncommitted spec changes, a non-http(s) URL, a short SHA, a proposed
+    branch that diverged from origin's."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gitopsgen.cli import analysis, cluster, promotion, repository, scaffold
+from gitopsgen.cli import analysis, cluster, hydrate, promotion, repository, scaffold
 from gitopsgen.cli.common import EXIT_CODES_HELP
 
 
@@ -26,6 +26,7 @@ for _command in (
     *promotion.COMMANDS,
     *analysis.COMMANDS,
     *cluster.COMMANDS,
+    *hydrate.COMMANDS,
 ):
     cli.add_command(_command)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 
+from gitopsgen.render import hydrated
 from gitopsgen.render.jinja import render_template
 from gitopsgen.render.output import (
     APPLICATION_SET,
@@ -93,6 +94,7 @@ def render_applicationsets(spec: Spec, catalog: Catalog) -> dict[str, str]:
             chart_path=spec.chart_path,
             values_file=values_file(spec, catalog),
             sync_patch=sync_patch(True),
+            hydrated=hydrated.sources(spec, spec.app_name),
         )
     }
     for output, delivery in catalog.environment_folders():
@@ -121,5 +123,6 @@ def _folder_appset(spec: Spec, output: Output, delivery: EnvironmentFolders) -> 
             destinations=destinations,
             synced_folder=f"{output.folder}/{ENV}",
             sync_patch=sync_patch(delivery.create_namespace),
+            hydrated=hydrated.sources(spec, output.folder),
         )
     }

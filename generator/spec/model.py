@@ -178,6 +178,26 @@ class Environment:
         return self.replicas if colour == self.rollout.active else self.rollout.idle_replicas
 
 
+DELIVERY_MODES = ("chart", "hydrated")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How rendered output reaches a cluster: `chart` (Argo CD renders the chart from the spec
+    branch) or `hydrated` (gitopsgen hydrate commits plain manifests to environment branches,
+    the Argo CD Source Hydrator / GitOps Promoter contract; docs/hydrate.md)."""
+
+    mode: str = "chart"
+    branch_prefix: str = "environment/"
+    active_paths: bool = (
+        False  # GitOps Promoter's shared-branch mode (PromotionStrategy.activePath)
+    )
+
+    @property
+    def hydrated(self) -> bool:
+        return self.mode == "hydrated"
+
+
 @dataclass(frozen=True)
 class Spec:
     """The whole spec; `source` is its path relative to the repository root."""
@@ -190,6 +210,7 @@ class Spec:
     app_name: str
     environments: tuple[Environment, ...]
     chart_path: str = DEFAULT_CHART_PATH  # app.chart, relative to the repository root
+    delivery: Delivery = field(default_factory=Delivery)
 
     @property
     def release_name(self) -> str:
@@ -353,6 +374,19 @@ def build_spec(data: dict[str, Any], display: str, envs: tuple[Environment, ...]
         app_name=text("app", "name"),
         environments=envs,
         chart_path=text("app", "chart", DEFAULT_CHART_PATH) or DEFAULT_CHART_PATH,
+        delivery=build_delivery(data.get("delivery")),
+    )
+
+
+def build_delivery(data: Any) -> Delivery:
+    """The delivery section with its defaults (the schema has checked its types)."""
+    if not isinstance(data, dict):
+        return Delivery()
+    default = Delivery()
+    return Delivery(
+        mode=data.get("mode", default.mode),
+        branch_prefix=data.get("branchPrefix", default.branch_prefix),
+        active_paths=bool(data.get("activePaths", default.active_paths)),
     )
 
 
