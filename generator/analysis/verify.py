@@ -6,15 +6,38 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
+from gitopsgen.errors import ExitCode
 from gitopsgen.spec.model import Environment
 
 Query = Callable[[str], float | None]
 
-SUCCESSFUL, FAILED, INCONCLUSIVE = "Successful", "Failed", "Inconclusive"
-PASSED, CHECK_FAILED, CHECK_INCONCLUSIVE, SKIPPED = "passed", "failed", "inconclusive", "skipped"
-VERDICT_EXIT = {SUCCESSFUL: 0, FAILED: 1, INCONCLUSIVE: 3}
+
+class Verdict(StrEnum):
+    """The overall verdict; its value is what JSON, PR bodies and Argo Rollouts' wording show."""
+
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    INCONCLUSIVE = "Inconclusive"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {
+            Verdict.SUCCESSFUL: ExitCode.OK,
+            Verdict.FAILED: ExitCode.FINDING,
+            Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
+        }[self]
+
+
+class CheckVerdict(StrEnum):
+    """One check's verdict."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -84,7 +107,7 @@ class CheckResult:
     check: Check
     value: float | None
     samples: float | None
-    verdict: str
+    verdict: CheckVerdict
     reason: str
 
     def to_json(self) -> dict[str, Any]:
@@ -194,16 +217,22 @@ def judge(check: Check, value: float | None, samples: float | None, minimum: int
     if samples is None or samples < minimum:
         seen = 0 if samples is None else round(samples)
         return CheckResult(
-            check, value, samples, CHECK_INCONCLUSIVE, f"{seen} samples, fewer than {minimum}"
+            check,
+            value,
+            samples,
+            CheckVerdict.INCONCLUSIVE,
+            f"{seen} samples, fewer than {minimum}",
         )
     if value is None:
-        return CheckResult(check, value, samples, CHECK_INCONCLUSIVE, "no data in the window")
+        return CheckResult(
+            check, value, samples, CheckVerdict.INCONCLUSIVE, "no data in the window"
+        )
     ok = value <= check.threshold if check.comparison == "<=" else value >= check.threshold
     return CheckResult(
         check,
         value,
         samples,
-        PASSED if ok else CHECK_FAILED,
+        CheckVerdict.PASSED if ok else CheckVerdict.FAILED,
         "within the threshold" if ok else "beyond the threshold",
     )
 
@@ -215,21 +244,21 @@ class Verification:
     results: tuple[CheckResult, ...]
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         verdicts = {r.verdict for r in self.results}
-        if CHECK_FAILED in verdicts:
-            return FAILED
-        if CHECK_INCONCLUSIVE in verdicts or PASSED not in verdicts:
-            return INCONCLUSIVE
-        return SUCCESSFUL
+        if CheckVerdict.FAILED in verdicts:
+            return Verdict.FAILED
+        if CheckVerdict.INCONCLUSIVE in verdicts or CheckVerdict.PASSED not in verdicts:
+            return Verdict.INCONCLUSIVE
+        return Verdict.SUCCESSFUL
 
     @property
-    def exit_code(self) -> int:
-        return VERDICT_EXIT[self.verdict]
+    def exit_code(self) -> ExitCode:
+        return self.verdict.exit_code
 
     @property
     def failed(self) -> list[CheckResult]:
-        return [r for r in self.results if r.verdict == CHECK_FAILED]
+        return [r for r in self.results if r.verdict == CheckVerdict.FAILED]
 
     def to_json(self) -> dict[str, Any]:
         t = self.target
@@ -262,7 +291,7 @@ def verify(
     for check in build_checks(target, env.analysis):
         if check.name == "shadowAgreement" and target.shadow is None:
             reason = f"no shadow comparison: serving.shadowAlias is neither {target.candidate} nor {target.live}"
-            results.append(CheckResult(check, None, None, SKIPPED, reason))
+            results.append(CheckResult(check, None, None, CheckVerdict.SKIPPED, reason))
             continue
         # no series: nothing was counted in the window
         samples = min(query(q) or 0.0 for q in check.sample_queries)
