@@ -167,3 +167,15 @@ class PrometheusError(GitopsgenError):
     """Prometheus could not be reached or answered with an error: an environment problem."""
 
     exit_code = ExitCode.USAGE
+
+
+class RemoteError(GitopsgenError):
+    """A remote server gave no usable answer: unreachable, too slow in total, too large,
+    malformed, or redirecting elsewhere. `shown` is its URL without credentials; callers that
+    name the server in their own words use `reason`."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, shown: str, reason: str, *, unreachable: bool = False) -> None:
+        super().__init__(f"{shown}: {reason}")
+        self.shown, self.reason, self.unreachable = shown, reason, unreachable
