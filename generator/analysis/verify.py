@@ -213,7 +213,30 @@ def build_checks(target: Target, analysis: Any) -> list[Check]:
     ]
 
 
+# What each unit can be. A share is a part of a whole; a latency or a ratio of latencies is never
+# negative. p99 +Inf is real (the quantile lies in the +Inf bucket: beyond every threshold), so
+# is a ratio of +Inf; -Inf, negatives and shares past 1 come only from a wrong query or broken
+# metrics (a counter reset mid-window, a hand-made series), and decide nothing.
+POSSIBLE = {"share": (0.0, 1.0), "seconds": (0.0, math.inf), "ratio": (0.0, math.inf)}
+
+
+def impossible(value: float, unit: str) -> bool:
+    low, high = POSSIBLE[unit]
+    return not low <= value <= high
+
+
 def judge(check: Check, value: float | None, samples: float | None, minimum: int) -> CheckResult:
+    """A check's verdict. An impossible value or sample count is Inconclusive, naming the
+    query, never passed: a canary must not step forward on it."""
+    if samples is not None and (math.isinf(samples) or samples < 0):
+        shown = json_number(samples)
+        return CheckResult(
+            check,
+            value,
+            None,
+            CheckVerdict.INCONCLUSIVE,
+            f"an impossible sample count ({shown}) from {' / '.join(check.sample_queries)}",
+        )
     if samples is None or samples < minimum:
         seen = 0 if samples is None else round(samples)
         return CheckResult(
@@ -226,6 +249,16 @@ def judge(check: Check, value: float | None, samples: float | None, minimum: int
     if value is None:
         return CheckResult(
             check, value, samples, CheckVerdict.INCONCLUSIVE, "no data in the window"
+        )
+    if impossible(value, check.unit):
+        low, high = POSSIBLE[check.unit]
+        return CheckResult(
+            check,
+            value,
+            samples,
+            CheckVerdict.INCONCLUSIVE,
+            f"an impossible {check.unit} ({json_number(value)}; possible: {low:g} to "
+            f"{high:g}) from {check.query}",
         )
     ok = value <= check.threshold if check.comparison == "<=" else value >= check.threshold
     return CheckResult(
