@@ -31,7 +31,10 @@ from tests.support import REPO
 def crd_with(rule: str) -> CrdSchema:
     """A CRD whose spec.values (a list of strings) carries `rule`."""
     values: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
-    spec = {"type": "object", "properties": {"values": values, "text": {"type": "string"}}}
+    spec: dict[str, Any] = {
+        "type": "object",
+        "properties": {"values": values, "text": {"type": "string"}},
+    }
     spec["x-kubernetes-validations"] = [{"rule": rule, "message": "crafted"}]
     openapi = {"type": "object", "properties": {"spec": spec}}
     return CrdSchema("example.org/v1", "Crafted", {}, False, "crafted.yaml", openapi)
