@@ -205,6 +205,8 @@ def http_get(
         except (http.client.HTTPException, urllib.error.URLError, OSError, ValueError) as exc:
             if dog.fired.is_set():
                 raise RemoteError(shown, f"no complete answer within {timeout:g}s") from None
+            if isinstance(exc, ValueError | http.client.InvalidURL):  # their text quotes the URL
+                raise RemoteError(shown, "not a usable http(s):// or file:// URL") from None
             if isinstance(exc, http.client.HTTPException):
                 reason = printable(f"{type(exc).__name__}: {exc}"[:200])
                 raise RemoteError(shown, f"answered malformed HTTP ({reason})") from None

@@ -47,12 +47,13 @@ def shown_url(url: str) -> str:
     """The URL as a message may show it: scheme, host, port and path; a `user:password@` part,
     the query and the fragment (which may carry a token) are left out.
 
-    Never raises, whatever the text: a password holding an unencoded `/` or `?` makes the
-    authority end early for a URL parser, which would then show the rest of the password as
-    the path; here everything up to the last `@` before the query goes instead."""
+    Never raises, whatever the text: a password holding an unencoded `/`, `?` or `#` makes
+    the authority end early for a URL parser, which would then show the rest of the password
+    as the path or drop it with the query; here everything up to the last `@` goes first (a
+    query holding an `@` is shown wrongly, never a password), then the query."""
     scheme, separator, rest = url.partition("://")
     if not separator:
         scheme, rest = "", url
-    rest = _QUERY_OR_FRAGMENT.split(rest, maxsplit=1)[0]
     rest = rest.rpartition("@")[2]
+    rest = _QUERY_OR_FRAGMENT.split(rest, maxsplit=1)[0]
     return printable(f"{scheme}://{rest}" if separator else rest)

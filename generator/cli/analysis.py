@@ -35,7 +35,9 @@ def _window(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
 
 def _url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not re.match(r"^https?://\S+$", value):
-        raise click.BadParameter(f"{value!r} is not an http(s) URL")
+        from gitopsgen.text import shown_url
+
+        raise click.BadParameter(f"{shown_url(value)!r} is not an http(s) URL")
     return value
 
 

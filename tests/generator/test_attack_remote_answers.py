@@ -6,6 +6,7 @@ naming the server, within bounds, and never sends credentials to another origin.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -49,10 +50,8 @@ def make_server() -> Iterator[Callable[[], Server]]:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 server.seen.append((self.path, self.headers.get("Authorization")))
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     server.respond(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def log_message(self, *_: object) -> None:
                 return
@@ -283,3 +282,52 @@ def test_an_error_message_from_prometheus_is_printed_escaped(
         PrometheusClient(server.url, timeout=5).query("up")
     assert "x\\x1b[2J\\nVerdict: Successful" in str(raised.value)
     assert "\x1b" not in str(raised.value) and "\n" not in str(raised.value)
+
+
+# --- item 15: passwords never printed ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://alice:pa/ss@127.0.0.1:9",  # an unencoded '/': a parser takes 'ss@...' for the path
+        "http://alice:pa?ss@127.0.0.1:9",
+        "http://alice:pa#ss@127.0.0.1:9",
+    ],
+)
+def test_verify_never_prints_a_password_with_an_unencoded_separator(
+    url: str, tmp_path: Path, run_cli: Invoke
+) -> None:
+    from tests.verify_support import verify_repository
+
+    root = verify_repository(
+        tmp_path / "repo", "{mode: canary, canaryPercent: 10}", "{minSamples: 1}"
+    )
+    result = run_cli("verify", "prod", "--root", root, "--prometheus", url, expect=2)
+    assert "holds an unencoded '/', '?' or '#'" in result.stderr
+    assert "http://127.0.0.1:9" in result.stderr
+    for secret in ("pa/ss", "pa?ss", "pa#ss", "ss@", "alice", "alice:pa"):
+        assert secret not in result.output, secret
+
+
+def test_a_url_that_is_no_url_is_refused_without_quoting_it(
+    tmp_path: Path, run_cli: Invoke
+) -> None:
+    result = run_cli(
+        "schemas",
+        "fetch",
+        "--mirror",
+        "ci:s3cret@mirror.invalid/crds",
+        "--dest",
+        tmp_path,
+        expect=2,
+    )
+    assert "cannot download mirror.invalid/crds/argo-cd/application-crd.yaml" in result.stderr
+    assert "s3cret" not in result.output and "ci:" not in result.output
+    scheme = run_cli("schemas", "fetch", "--mirror", "gopher://ci:s3cret@host/crds", expect=2)
+    assert "gopher://host/crds/argo-cd/application-crd.yaml: unknown url type" in scheme.stderr
+    assert "s3cret" not in scheme.output
+    bad = run_cli(
+        "verify", "prod", "--prometheus", "ftp://ci:s3cret@host/", "--root", tmp_path, expect=2
+    )
+    assert "s3cret" not in bad.output and "'ftp://host/' is not an http(s) URL" in bad.output

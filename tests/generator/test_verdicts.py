@@ -33,7 +33,7 @@ def test_verdicts_serialise_and_exit_as_before() -> None:
         Verdict.FAILED: ExitCode.FINDING,
         Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
     }
-    assert WORDS == {
+    assert {
         "Successful",
         "Failed",
         "Inconclusive",
@@ -41,4 +41,4 @@ def test_verdicts_serialise_and_exit_as_before() -> None:
         "failed",
         "inconclusive",
         "skipped",
-    }
+    } == WORDS
