@@ -64,8 +64,8 @@ class BoundedPoolManager:
             return BoundedAnswer(
                 response.status, response.reason or "", response.headers, bytes(body)
             )
-        finally:
-            response.release_conn()
+        finally:  # one answer per connection: no half-read or stale socket left to reuse
+            response.close()
 
 
 def bound(api: Any) -> Any:

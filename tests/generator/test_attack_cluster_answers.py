@@ -58,7 +58,8 @@ def serve(api: SlowApi) -> Iterator[SlowApi]:
             body = api.raw.get(path, body)
             if recorded is None and api.body is None:
                 body = json.dumps({"kind": "Status", "code": 404}).encode()
-            head = b"HTTP/1.1 %d OK\r\nContent-Type: application/json\r\n" % (
+            # one answer per connection, as http.server does: no reuse of a closed connection
+            head = b"HTTP/1.1 %d OK\r\nConnection: close\r\nContent-Type: application/json\r\n" % (
                 404 if recorded is None and api.body is None else 200
             )
             length = b"Content-Length: %d\r\n" % len(body)
@@ -70,7 +71,9 @@ def serve(api: SlowApi) -> Iterator[SlowApi]:
             elif api.mode == "drip-body":
                 self.drip(head + length + b"\r\n", body)
             elif api.mode == "drip-headers":
-                self.drip(b"HTTP/1.1 200 OK\r\n", length + b"X-Slow: " + b"a" * 200)
+                self.drip(
+                    b"HTTP/1.1 200 OK\r\nConnection: close\r\n", length + b"X-Slow: " + b"a" * 200
+                )
             elif api.mode == "too-many-headers":
                 many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
                 self.wfile.write(head + many + length + b"\r\n" + body)
