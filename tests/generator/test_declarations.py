@@ -136,7 +136,7 @@ def test_own_schemas_and_pinned_crds_cover_every_declared_custom_kind() -> None:
         defs = json.loads((SCHEMAS / schema_file).read_text())["$defs"]
         assert kind.kind in defs, (schema_file, kind.kind)
         assert kind.crd is not None
-        assert PINNED[kind.crd.path] == kind.crd.url
+        assert PINNED[kind.crd.path] == kind.crd
 
 
 def test_the_applicationsets_sync_the_declared_folders() -> None:

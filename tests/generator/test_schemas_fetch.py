@@ -66,5 +66,5 @@ def test_a_broken_mirror_changes_nothing(tmp_path: Path, run_cli: Invoke) -> Non
     dest = tmp_path / "dest"
     for url in serve(site):
         result = run_cli("schemas", "fetch", "--mirror", url, "--dest", dest, expect=2)
-        assert "is not a CustomResourceDefinition" in result.stderr
+        assert "is not the pinned upstream file: its sha256 is" in result.stderr
     assert not dest.exists() or not any(dest.rglob("*.yaml"))
