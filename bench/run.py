@@ -80,7 +80,7 @@ def main() -> int:
             "# Benchmarks",
             "",
             f"Measured on {started} by `make bench` (that is `.venv/bin/python -m bench.run`; "
-            "`BENCH_SIZES=10,100`, `BENCH_SKIP_SERVING=1`, `BENCH_SKIP_GENERATOR=1` and `BENCH_SKIP_SIDES=mlflow,kserve,ceiling,multi,extras` "
+            "`BENCH_SIZES=10,100`, `BENCH_SKIP_SERVING=1`, `BENCH_SKIP_GENERATOR=1` and `BENCH_SKIP_SIDES=mlflow,kserve,mlserver,litserve,ceiling,defaults,multi,extras,admission` "
             "narrow it). Absolute figures drift "
             "between runs on a shared two-core machine; read the ratios, which come from runs taken "
             "alternately in the same session.",
