@@ -47,6 +47,12 @@ def machine() -> list[str]:
     ]
 
 
+def knobs() -> list[str]:
+    """The narrowing this run used, if any, so a reader knows what it left out."""
+    used = [f"`{k}={os.environ[k]}`" for k in sorted(os.environ) if k.startswith("BENCH_")]
+    return [f"- this run: {', '.join(used)}"] if used else []
+
+
 def kept(heading: str) -> str:
     """A section of the current BENCHMARKS.md, up to the next `## ` heading, marked as kept."""
     text = (REPO / "BENCHMARKS.md").read_text()
@@ -86,6 +92,7 @@ def main() -> int:
             "alternately in the same session.",
             "",
             *machine(),
+            *knobs(),
             "",
             *sections,
         ]

@@ -11,6 +11,7 @@ extras, admission) narrows a run while working; `make bench` runs everything."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import statistics
@@ -108,7 +109,19 @@ def run() -> str:
         finally:
             server.stop()
             shutil.rmtree(Path(tempfile.gettempdir()) / "gitopsgen-metrics", ignore_errors=True)
+    _keep(samples, notes)
     return "\n".join(report(samples, notes, SECONDS) + tail) + "\n"
+
+
+def _keep(samples: dict[Key, list[Sample]], notes: list[str]) -> None:
+    """The raw samples, in bench/results/ (ignored by git), before any table is made: a run
+    of half an hour is never lost to a report's bug."""
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    rows = [
+        {"key": list(key), "samples": [vars(s) for s in values]} for key, values in samples.items()
+    ]
+    (out / "serving-samples.json").write_text(json.dumps({"notes": notes, "cells": rows}, indent=1))
 
 
 def _anchor_pythons(skip: set[str], notes: list[str]) -> dict[str, Path]:

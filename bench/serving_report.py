@@ -18,6 +18,11 @@ def _median(values: list[Any], field: str) -> float:
     return float(statistics.median(getattr(v, field) for v in values))
 
 
+def _over(ours: float, other: float) -> float:
+    """ours ÷ other; a server that answered nothing in a run (0 req/s) gives infinity."""
+    return ours / other if other > 0 else float("inf")
+
+
 def report(
     samples: dict[tuple[int, int, int, str], list[Any]], notes: list[str], seconds: int
 ) -> list[str]:
@@ -51,7 +56,7 @@ def report(
     ]  # fmt: skip
     for (workers, rows, connections, name), values in samples.items():
         ours = samples[(workers, rows, connections, "ours")]
-        ratio = _median(ours, "rps") / max(_median(values, "rps"), 1e-9)
+        ratio = _over(_median(ours, "rps"), _median(values, "rps"))
         lines.append(
             f"| {workers} | {rows:,} | {connections} | {name} | {fmt(_median(values, 'rps'), 0)} | "
             f"{fmt(_median(values, 'p50_ms'))} | {fmt(_median(values, 'p99_ms'))} | "
@@ -76,9 +81,9 @@ def _ratios(samples: dict[tuple[int, int, int, str], list[Any]], names: list[str
             if not other:
                 cells.append("n/a")
             elif anchor == "ceiling":
-                cells.append(f"{fmt(ours / _median(other, 'rps') * 100, 0)}%")
+                cells.append(f"{fmt(_over(ours, _median(other, 'rps')) * 100, 0)}%")
             else:
-                cells.append(f"{fmt(ours / _median(other, 'rps'), 2)}x")
+                cells.append(f"{fmt(_over(ours, _median(other, 'rps')), 2)}x")
         p99 = _median(samples[(workers, rows, connections, "ours")], "p99_ms")
         lines.append(f"| {workers} | {rows:,} | {connections} | {fmt(ours, 0)} | {fmt(p99)} | "
                      + " | ".join(cells) + " |")  # fmt: skip
@@ -97,16 +102,18 @@ def _targets(samples: dict[tuple[int, int, int, str], list[Any]], names: list[st
     for (workers, rows, connections, name), values in samples.items():
         if workers != 1 or name not in anchors:
             continue
-        ratio = _median(samples[(1, rows, connections, "ours")], "rps") / _median(values, "rps")
+        ratio = _over(
+            _median(samples[(1, rows, connections, "ours")], "rps"), _median(values, "rps")
+        )
         where = f"{name} at {rows:,} rows, c={connections}"
         if worst is None or ratio < worst[0]:
             worst = (ratio, where)
     if worst is not None:
         below = sorted(
-            f"{name} {rows:,} rows c={c} ({fmt(_median(samples[(1, rows, c, 'ours')], 'rps') / _median(v, 'rps'), 2)}x)"
+            f"{name} {rows:,} rows c={c} ({fmt(_over(_median(samples[(1, rows, c, 'ours')], 'rps'), _median(v, 'rps')), 2)}x)"
             for (w, rows, c, name), v in samples.items()
             if w == 1 and name in anchors
-            and _median(samples[(1, rows, c, "ours")], "rps") / _median(v, "rps") < TARGET_RATIO
+            and _over(_median(samples[(1, rows, c, "ours")], "rps"), _median(v, "rps")) < TARGET_RATIO
         )  # fmt: skip
         verdict = "met" if not below else "not met in " + "; ".join(below)
         lines.append(f"- at least {TARGET_RATIO}x every anchor at every batch size and "
@@ -121,7 +128,7 @@ def _targets(samples: dict[tuple[int, int, int, str], list[Any]], names: list[st
         ceiling = samples.get((1, 1, connections, "ceiling"))
         ours = samples.get((1, 1, connections, "ours"))
         if ceiling and ours:
-            share = _median(ours, "rps") / _median(ceiling, "rps") * 100
+            share = _over(_median(ours, "rps"), _median(ceiling, "rps")) * 100
             verdict = "met" if share >= TARGET_CEILING else "not met"
             lines.append(f"- at least {fmt(TARGET_CEILING, 0)}% of the bare-ASGI ceiling at one "
                          f"row, c={connections}: {verdict} ({fmt(share, 0)}%).")  # fmt: skip
