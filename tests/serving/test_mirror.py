@@ -5,6 +5,7 @@ share of its live /predict requests to the preview colour (green) and compares t
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,7 +143,7 @@ def test_a_full_queue_drops_and_counts_and_never_waits() -> None:
         await asyncio.gather(*mirror.workers, return_exceptions=True)
         start = time.perf_counter()
         for _ in range(QUEUE_SIZE + 7):
-            mirror.offer(Copy({"data": [ROW]}, None, [0]))
+            mirror.offer(Copy(json.dumps({"data": [ROW]}).encode(), None, b'{"prediction":[0]}'))
         elapsed = time.perf_counter() - start
         await mirror.client.aclose()
         dropped = registry.get_sample_value(
