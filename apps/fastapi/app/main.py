@@ -19,8 +19,9 @@ from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.admission import Admission, AdmissionGate
 from app.alerts import SlackNotifier
-from app.config import Settings, SettingsError, load_settings
+from app.config import Settings, load_settings, settings_or_defaults
 from app.logs import configure_logging, remove_sinks
 from app.metrics import Metrics
 from app.mirror import start_mirror, stop_mirror
@@ -142,15 +143,6 @@ async def http_error(request: Request, exc: Exception) -> Any:
     return await http_exception_handler(request, exc)
 
 
-def _settings_for_limits() -> Settings:
-    """The body limit is needed when the app is built (before the lifespan loads settings); a
-    missing variable is reported by the lifespan, which names it, so fall back to the default."""
-    try:
-        return load_settings()
-    except SettingsError:
-        return Settings(tracking_uri="unset", model_name="unset")
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -163,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             release_slots()
             raise
         app.state.runtime = runtime
+        admission.shed = runtime.metrics.shed
         app.state.mirror = start_mirror(active, runtime.metrics.registry)
         poller = None
         if active.poll_interval_seconds > 0:
@@ -185,11 +178,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mark_dead()  # its live gauges leave /metrics; its counters stay counted
             release_slots()
 
-    # The body limit is counted while the body is read, however it arrives (Content-Length or
-    # chunked): the request is refused with 413 as soon as it is passed, and never held whole.
-    limit = (settings or _settings_for_limits()).max_body_bytes
+    # The limits are needed when the app is built, before the lifespan loads (and checks) the
+    # settings. The body limit is counted while the body is read, however it arrives
+    # (Content-Length or chunked): refused with 413 as soon as it is passed, never held whole.
+    limits = settings or settings_or_defaults()
+    admission = Admission.from_settings(limits)
     app = FastAPI(
-        max_body_size=limit,
+        max_body_size=limits.max_body_bytes,
         title="Model serving",
         version="1.0.0",
         lifespan=lifespan,
@@ -198,6 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     app.add_middleware(HeaderSizeLimit)
+    app.add_middleware(AdmissionGate, admission=admission)  # sheds before anything reads
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(413, too_large)
     app.add_exception_handler(StarletteHTTPException, http_error)

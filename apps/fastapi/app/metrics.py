@@ -34,6 +34,13 @@ class Metrics:
             ["routed", "served"],
             registry=r,
         )
+        self.shed = Counter(
+            "model_requests_shed_total",
+            "Predictions refused with 503 before their body was read: too many in progress "
+            "(limit=predictions) or too many body bytes in progress (limit=body_bytes)",
+            ["limit"],
+            registry=r,
+        )
         self.reloads = Counter(
             "model_reloads_total", "Model reloads", ["alias", "result"], registry=r
         )
