@@ -97,7 +97,7 @@ async def predict(
         runtime.metrics.requests.labels(routed, "503").inc()
         raise HTTPException(503, "no model is loaded")
     serving = _serve(runtime, model, body, x_client_id, routed)
-    return await mirrored(request, body, x_client_id, serving)  # blue-green: app/mirror.py
+    return await mirrored(request, x_client_id, serving)  # blue-green: app/mirror.py
 
 
 @router.post(
