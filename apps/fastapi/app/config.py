@@ -16,6 +16,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from app.redact import redact_url
+
 # The default body limit fits the chart's 1 GiB memory limit with room for the models: a request
 # costs at most about 12 times its body while it is parsed (measured, see README "Reliability").
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -33,6 +35,10 @@ DEFAULT_MAX_CONCURRENT_BODY_BYTES = DEFAULT_MAX_BODY_BYTES
 # seconds of its first byte, a body within this many seconds of the end of its head.
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+# Settings never printed whole: secrets as their length, URLs (which may carry a password, and a
+# Slack webhook's path is its key) as scheme and host.
+SECRET_VARIABLES = frozenset({"RELOAD_SECRET_TOKEN"})
+URL_VARIABLES = frozenset({"MLFLOW_TRACKING_URI", "SLACK_WEBHOOK_URL", "PREVIEW_URL"})
 
 
 class SettingsError(ValueError):
@@ -68,7 +74,9 @@ class Settings(BaseSettings):
     )
 
     tracking_uri: Annotated[
-        str, Field(alias="MLFLOW_TRACKING_URI", min_length=1), AfterValidator(_tracking_uri)
+        str,
+        Field(alias="MLFLOW_TRACKING_URI", min_length=1, repr=False),
+        AfterValidator(_tracking_uri),
     ]
     model_name: Annotated[str, Field(alias="MODEL_NAME", min_length=1)]
     default_alias: Annotated[Literal["A", "B"], Field(alias="DEFAULT_ALIAS")] = "B"
@@ -77,9 +85,9 @@ class Settings(BaseSettings):
     ] = "blue_green"
     canary_percent: Annotated[int, Field(alias="CANARY_PERCENT", ge=0, le=100)] = 10
     ab_split_percent: Annotated[int, Field(alias="AB_SPLIT_PERCENT", ge=0, le=100)] = 90
-    reload_token: Annotated[str, Field(alias="RELOAD_SECRET_TOKEN")] = ""
+    reload_token: Annotated[str, Field(alias="RELOAD_SECRET_TOKEN", repr=False)] = ""
     slack_webhook_url: Annotated[
-        str, Field(alias="SLACK_WEBHOOK_URL"), AfterValidator(_webhook)
+        str, Field(alias="SLACK_WEBHOOK_URL", repr=False), AfterValidator(_webhook)
     ] = ""
     log_dir: Annotated[str, Field(alias="LOG_DIR")] = "/app/logs"
     poll_interval_seconds: Annotated[NonNegative, Field(alias="ALIAS_POLL_INTERVAL_SECONDS")] = 30.0
@@ -99,7 +107,9 @@ class Settings(BaseSettings):
     # Service PREVIEW_SHADOW_PERCENT of live /predict requests are copied to
     app_color: Annotated[Literal["", "blue", "green"], Field(alias="APP_COLOR")] = ""
     app_version: Annotated[str, Field(alias="APP_VERSION", max_length=128)] = ""
-    preview_url: Annotated[str, Field(alias="PREVIEW_URL"), AfterValidator(_webhook)] = ""
+    preview_url: Annotated[
+        str, Field(alias="PREVIEW_URL", repr=False), AfterValidator(_webhook)
+    ] = ""
     preview_shadow_percent: Annotated[int, Field(alias="PREVIEW_SHADOW_PERCENT", ge=0, le=100)] = 0
     # uvicorn's own variable for its worker count (the chart's `workers`); the app reads it to run
     # its metrics and logs in multi-process mode (app/workers.py)
@@ -149,6 +159,15 @@ def variables() -> dict[str, str]:
     return {str(f.alias): name for name, f in Settings.model_fields.items()}
 
 
+def shown(name: str, value: Any) -> str:
+    """A variable's value as an error message may show it: secrets and URLs redacted."""
+    if name in SECRET_VARIABLES:
+        return f"<{len(str(value))} characters, redacted>"
+    if name in URL_VARIABLES:
+        return repr(redact_url(str(value)))
+    return repr(value)
+
+
 def _message(error: Mapping[str, Any]) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if not error["loc"]:  # a rule over several variables: its message names them
@@ -156,7 +175,7 @@ def _message(error: Mapping[str, Any]) -> str:
     name = str(error["loc"][0])
     if error["type"] == "missing":
         return f"{name} is not set"
-    return f"{name}={error.get('input')!r}: {message}"
+    return f"{name}={shown(name, error.get('input'))}: {message}"
 
 
 def settings_or_defaults() -> Settings:

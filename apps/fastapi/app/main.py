@@ -21,11 +21,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.admission import Admission, AdmissionGate
 from app.alerts import SlackNotifier
-from app.config import Settings, load_settings, settings_or_defaults
+from app.config import Settings, SettingsError, load_settings, settings_or_defaults
 from app.logs import configure_logging, remove_sinks
 from app.metrics import Metrics
 from app.mirror import start_mirror, stop_mirror
 from app.models import ModelStore
+from app.redact import redact_url
 from app.requestlog import failure, validation_reason
 from app.routes import models, ops, predict
 from app.runtime import Runtime
@@ -59,7 +60,7 @@ async def start_runtime(settings: Settings) -> Runtime:
         await runtime.aclose()
         raise StartupError(
             f"no model of {settings.model_name!r} could be loaded from "
-            f"{settings.tracking_uri}; refusing to start"
+            f"{redact_url(settings.tracking_uri)}; refusing to start"
         )
     runtime.refresh_health()
     tune_for_serving()
@@ -143,14 +144,42 @@ async def http_error(request: Request, exc: Exception) -> Any:
     return await http_exception_handler(request, exc)
 
 
+class StartupFailureMessage:
+    """A start refused for a reason of ours (a setting, no model) is one
+    line in the pod log, `cannot start: <reason>`, instead of Starlette's traceback, whose last line
+    repeats the reason and whose other lines help nobody."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def clean(message: Any) -> None:
+            reason = getattr(scope["app"].state, "startup_error", None)
+            if message["type"] == "lifespan.startup.failed" and reason:
+                message = {**message, "message": f"cannot start: {reason}"}
+            await send(message)
+
+        await self.app(scope, receive, clean)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        active = settings or load_settings()
-        sinks = configure_logging(active.log_dir, active.mode, active.workers)
+        try:
+            active = settings or load_settings()
+            sinks = configure_logging(active.log_dir, active.mode, active.workers)
+        except SettingsError as exc:
+            app.state.startup_error = str(exc)
+            raise
         try:
             runtime = await start_runtime(active)
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, StartupError | SettingsError):
+                app.state.startup_error = str(exc)
             remove_sinks(sinks)
             release_slots()
             raise
@@ -194,6 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(HeaderSizeLimit)
     app.add_middleware(AdmissionGate, admission=admission)  # sheds before anything reads
+    app.add_middleware(StartupFailureMessage)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(413, too_large)
     app.add_exception_handler(StarletteHTTPException, http_error)
