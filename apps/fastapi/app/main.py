@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,7 +32,14 @@ from app.requestlog import failure, validation_reason
 from app.routes import models, ops, predict
 from app.runtime import Runtime
 from app.server import MAX_HEAD_BYTES
-from app.workers import mark_dead, metrics_dir, release_slots, use_multiprocess_metrics
+from app.workers import (
+    UnsafeMetricsDirError,
+    forget_dead_workers,
+    mark_dead,
+    metrics_dir,
+    release_slots,
+    use_multiprocess_metrics,
+)
 
 
 class StartupError(RuntimeError):
@@ -44,7 +52,9 @@ async def start_runtime(settings: Settings) -> Runtime:
     )
     multiprocess = settings.workers > 1
     if multiprocess:
-        use_multiprocess_metrics(metrics_dir())
+        shared = metrics_dir()
+        forget_dead_workers(shared, os.getppid(), starting=True)
+        use_multiprocess_metrics(shared)
     runtime = Runtime(
         settings,
         store,
@@ -145,7 +155,7 @@ async def http_error(request: Request, exc: Exception) -> Any:
 
 
 class StartupFailureMessage:
-    """A start refused for a reason of ours (a setting, no model) is one
+    """A start refused for a reason of ours (a setting, no model, an unsafe metrics folder) is one
     line in the pod log, `cannot start: <reason>`, instead of Starlette's traceback, whose last line
     repeats the reason and whose other lines help nobody."""
 
@@ -178,7 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             runtime = await start_runtime(active)
         except Exception as exc:
-            if isinstance(exc, StartupError | SettingsError):
+            if isinstance(exc, StartupError | SettingsError | UnsafeMetricsDirError):
                 app.state.startup_error = str(exc)
             remove_sinks(sinks)
             release_slots()
