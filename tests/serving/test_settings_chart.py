@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,35 @@ def test_a_setting_error_names_the_variable_and_value() -> None:
         load_settings({"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"})
     # empty means the default, as the chart's `SHADOW_ALIAS: ""` relies on
     assert load_settings({**base, "SHADOW_ALIAS": "", "REQUEST_LOG": "false"}).shadow_alias == ""
+
+
+def test_the_readme_documents_every_setting_with_its_default() -> None:
+    """apps/fastapi/README.md's table: every variable, and a number's default as the settings
+    have it (the settings are the one home of a default)."""
+    rows = {
+        name: default.strip()
+        for name, default in re.findall(
+            r"^\| `([A-Z_]+)` \|.*\| ([^|]+) \|$",
+            (REPO / "apps/fastapi/README.md").read_text(),
+            re.M,
+        )
+    }
+    assert set(variables()) <= set(rows), sorted(set(variables()) - set(rows))
+    for name, field in Settings.model_fields.items():
+        if isinstance(field.default, int | float) and not isinstance(field.default, bool):
+            documented = rows[str(field.alias)].split()[0]
+            assert float(documented) == field.default, (name, documented)
+
+
+def test_the_probes_allow_for_the_bounded_wait_behind_admitted_parsing() -> None:
+    out = helm.Chart.load(CHART).render({}, name="fastapi", namespace="ns", is_install=True)
+    deployment = next(
+        d
+        for n, t in out.items()
+        if not n.endswith(".txt")
+        for d in yaml.safe_load_all(t)
+        if d and d["kind"] == "Deployment"
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["timeoutSeconds"] == 5
+    assert container["readinessProbe"]["timeoutSeconds"] == 5

@@ -3,10 +3,13 @@ With several worker processes, in prometheus_client's multiprocess mode (see app
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from app.workers import forget_dead_workers, shared_metrics_dir
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -32,6 +35,13 @@ class Metrics:
             "model_fallbacks_total",
             "Requests served by the other alias because the routed one was not loaded",
             ["routed", "served"],
+            registry=r,
+        )
+        self.shed = Counter(
+            "model_requests_shed_total",
+            "Predictions refused with 503 before their body was read: too many in progress "
+            "(limit=predictions) or too many body bytes in progress (limit=body_bytes)",
+            ["limit"],
             registry=r,
         )
         self.reloads = Counter(
@@ -63,6 +73,9 @@ class Metrics:
         """The text format: this process's registry, or the sum over every worker's files."""
         if not self.multiprocess:
             return generate_latest(self.registry)
+        shared = shared_metrics_dir()
+        if shared is not None:  # a worker killed since the last scrape leaves no series behind
+            forget_dead_workers(shared, os.getppid())
         merged = CollectorRegistry()
         MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
         return generate_latest(merged)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, HTTPException
 from loguru import logger
 
 from app.models import AliasNotFoundError
+from app.redact import redact_text
 from app.routing import ALIASES
 from app.runtime import RuntimeDep
 
@@ -60,7 +61,11 @@ async def reload(alias: str, runtime: RuntimeDep, x_token: Token = None) -> dict
     except Exception as exc:
         current = runtime.store.get(alias)
         raise HTTPException(
-            502, {"error": str(exc), "serving_version": current.version if current else None}
+            502,
+            {
+                "error": redact_text(str(exc)),  # MLflow's texts may show a URL's password
+                "serving_version": current.version if current else None,
+            },
         ) from None
     return {
         "alias": alias,
