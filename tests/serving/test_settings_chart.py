@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,44 @@ def test_a_setting_error_names_the_variable_and_value() -> None:
         load_settings({"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"})
     # empty means the default, as the chart's `SHADOW_ALIAS: ""` relies on
     assert load_settings({**base, "SHADOW_ALIAS": "", "REQUEST_LOG": "false"}).shadow_alias == ""
+
+
+def rendered_envs(values: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Deployment name -> its container's environment, for every Deployment rendered."""
+    out = helm.Chart.load(CHART).render(values, name="fastapi", namespace="ns", is_install=True)
+    docs = [d for n, t in out.items() if not n.endswith(".txt") for d in yaml.safe_load_all(t) if d]
+    return {
+        d["metadata"]["name"]: {
+            e["name"]: e["value"] for e in d["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        for d in docs
+        if d["kind"] == "Deployment"
+    }
+
+
+@pytest.mark.parametrize("strategy", ["single", "blueGreen"])
+def test_model_versions_in_values_reach_every_container_as_pins(strategy: str) -> None:
+    values = {"model": {"versions": {"B": "9"}}, "rollout": {"strategy": strategy}}
+    envs = rendered_envs(values)
+    assert len(envs) == (2 if strategy == "blueGreen" else 1)
+    for env in envs.values():
+        assert (env["MODEL_VERSION_A"], env["MODEL_VERSION_B"]) == ("", "9")
+        assert load_settings(env).pins() == {"B": "9"}
+    both = rendered_env({"model": {"versions": {"A": "7", "B": "12"}}})
+    assert load_settings(both).pins() == {"A": "7", "B": "12"}
+    assert load_settings(rendered_env({})).pins() == {}  # the chart's default: nothing pinned
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"model": {"versions": {"B": 9}}}, "at '/model/versions/B': got number, want string"),
+        ({"model": {"versions": {"B": "07"}}}, "at '/model/versions/B': '07' does not match"),
+        ({"model": {"versions": {"B": ""}}}, "at '/model/versions/B': '' does not match"),
+        ({"model": {"versions": {"C": "1"}}}, "at '/model/versions': additional properties 'C'"),
+        ({"env": {"MODEL_VERSION_A": "3"}}, "at '/env/MODEL_VERSION_A': 'not' failed"),
+    ],
+)
+def test_a_bad_pin_in_values_is_refused_by_the_chart(values: dict[str, Any], words: str) -> None:
+    with pytest.raises(helm.errors.HelmValuesError, match=re.escape(words)):
+        rendered_env(values)
