@@ -5,6 +5,7 @@ the app degraded, serving the other alias."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from tools.local_mlflow import register_model, set_alias  # noqa: E402
 from tests.serving.test_settings_chart import rendered_env  # noqa: E402
 
 TOKEN = "pin-token"
+README = Path(__file__).resolve().parents[2] / "apps/fastapi/README.md"
 ROW = [5.1, 3.5, 1.4, 0.2]
 
 
@@ -90,6 +92,13 @@ def served_version(client: TestClient, alias: str) -> str:
     return version
 
 
+def readme_example() -> Any:
+    """The /models `versions` example of apps/fastapi/README.md, under its marker."""
+    text = README.read_text()
+    block = text[text.index("<!-- pins-example -->") :].split("```json\n", 1)[1]
+    return json.loads(block.split("```", 1)[0])
+
+
 def versions(client: TestClient) -> dict[str, dict[str, Any]]:
     body: dict[str, dict[str, Any]] = client.get("/models").json()["versions"]
     return body
@@ -106,20 +115,7 @@ def test_a_pinned_alias_serves_its_pin_whatever_the_registry_alias_says(
     with serving(settings) as client:
         assert served_version(client, "B") == "3"
         assert served_version(client, "A") == "1"
-        assert versions(client) == {
-            "A": {
-                "pinned_version": None,
-                "registry_version": "1",
-                "serving_version": "1",
-                "drift": False,
-            },
-            "B": {
-                "pinned_version": "3",
-                "registry_version": "2",
-                "serving_version": "3",
-                "drift": True,
-            },
-        }
+        assert versions(client) == readme_example()
         loaded = {m["alias"]: m for m in client.get("/models").json()["models"]}
         assert loaded["B"]["model_uri"] == f"models:/{name}/3"
         assert loaded["A"]["model_uri"] == f"models:/{name}@A"
