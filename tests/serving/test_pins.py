@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.serving.conftest import Registry
+from tests.serving.conftest import PinnedApp, Registry
 
 pytest.importorskip("mlflow", reason="the serving extra is not installed")
 
@@ -24,6 +25,7 @@ from app.main import create_app  # noqa: E402
 from app.pins import RegistryView, alias_versions, without_credentials  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from tools.local_mlflow import register_model, set_alias  # noqa: E402
+from tools.local_prometheus import ensure_prometheus, start_prometheus  # noqa: E402
 
 from tests.serving.test_settings_chart import rendered_env  # noqa: E402
 
@@ -92,11 +94,16 @@ def served_version(client: TestClient, alias: str) -> str:
     return version
 
 
-def readme_example() -> Any:
-    """The /models `versions` example of apps/fastapi/README.md, under its marker."""
+def readme_block(marker: str) -> str:
+    """The fenced block of apps/fastapi/README.md under `<!-- marker -->`."""
     text = README.read_text()
-    block = text[text.index("<!-- pins-example -->") :].split("```json\n", 1)[1]
-    return json.loads(block.split("```", 1)[0])
+    block = text[text.index(f"<!-- {marker} -->") :].split("```", 1)[1].split("\n", 1)[1]
+    return block.split("```", 1)[0]
+
+
+def readme_example() -> Any:
+    """The /models `versions` example of the README."""
+    return json.loads(readme_block("pins-example"))
 
 
 def versions(client: TestClient) -> dict[str, dict[str, Any]]:
@@ -241,3 +248,26 @@ def test_registry_errors_never_show_a_password() -> None:
     assert without_credentials(message) == (
         "cannot reach https://***@mlflow.example:5000/api/2.0 (refused)"
     )
+
+
+def test_the_readme_alert_fires_in_a_real_prometheus_on_a_drifting_pin(
+    pinned_app: PinnedApp, tmp_path: Path
+) -> None:
+    binary, reason = ensure_prometheus()
+    if binary is None:
+        pytest.skip(f"no Prometheus server: {reason}")
+    rules = yaml.safe_load(readme_block("pins-alert"))
+    prometheus = start_prometheus(
+        binary, tmp_path / "prometheus", {"app": pinned_app.port}, rules=rules
+    )
+    try:
+
+        def pending() -> list[dict[str, Any]]:
+            return [a for a in prometheus.alerts() if a["labels"]["alertname"] == "ModelPinDrift"]
+
+        assert eventually(lambda: bool(pending()), seconds=60), prometheus.alerts()
+        assert [(a["labels"]["alias"], a["state"]) for a in pending()] == [("B", "pending")]
+        assert prometheus.value('model_pinned_version{alias="B"}') == 1.0
+        assert prometheus.value('model_registry_version{alias="B"}') == 2.0
+    finally:
+        prometheus.stop()

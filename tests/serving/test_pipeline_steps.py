@@ -4,77 +4,42 @@ real serving app over HTTP."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.serving.conftest import Registry
+from tests.serving.conftest import PinnedApp, Registry
 
 pytest.importorskip("mlflow", reason="the serving extra is not installed")
 
 import retraining  # noqa: E402
-from tools.local_mlflow import app_command, free_port  # noqa: E402
-from tools.processes import LocalServer  # noqa: E402
-
-TOKEN = "steps-token"
-
-
-@pytest.fixture(scope="module")
-def pinned_app(
-    mlflow_registry: Registry, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The serving app with B pinned to version 2 and A following the registry (v1)."""
-    workdir = tmp_path_factory.mktemp("steps-app")
-    port = free_port()
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": mlflow_registry.url,
-        "MODEL_NAME": "best_model",
-        "MODEL_VERSION_B": mlflow_registry.versions["B"],
-        "RELOAD_SECRET_TOKEN": TOKEN,
-        "LOG_DIR": str(workdir / "logs"),
-        "ALIAS_POLL_INTERVAL_SECONDS": "0",
-    }
-    log = workdir / "app.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            app_command(port), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = LocalServer(process, f"http://127.0.0.1:{port}", workdir)
-    server.wait_until_ok("/health", log, 180)
-    try:
-        yield server.url
-    finally:
-        server.stop()
+from tools.local_mlflow import free_port  # noqa: E402
 
 
 def test_reloading_a_pinned_environment_is_refused_it_needs_a_pull_request(
-    pinned_app: str,
+    pinned_app: PinnedApp,
 ) -> None:
-    with pytest.raises(retraining.PipelineError, match="pins B to version 2: list its environment"):
-        retraining.reload_app(pinned_app, "B", TOKEN, "3")
+    with pytest.raises(retraining.PipelineError, match="pins B to version 1: list its environment"):
+        retraining.reload_app(pinned_app.url, "B", pinned_app.token, "3")
 
 
-def test_a_reload_that_loads_another_version_fails_the_step(pinned_app: str) -> None:
+def test_a_reload_that_loads_another_version_fails_the_step(pinned_app: PinnedApp) -> None:
     with pytest.raises(
         retraining.PipelineError, match="serves A version 1 after the reload, not 9"
     ):
-        retraining.reload_app(pinned_app, "A", TOKEN, "9")
-    assert retraining.reload_app(pinned_app, "A", TOKEN, "1")["version"] == "1"
+        retraining.reload_app(pinned_app.url, "A", pinned_app.token, "9")
+    assert retraining.reload_app(pinned_app.url, "A", pinned_app.token, "1")["version"] == "1"
 
 
-def test_a_wrong_or_missing_token_is_reported_never_printed(pinned_app: str) -> None:
+def test_a_wrong_or_missing_token_is_reported_never_printed(pinned_app: PinnedApp) -> None:
     with pytest.raises(retraining.PipelineError, match="answered 401") as refused:
-        retraining.reload_app(pinned_app, "A", "not-the-token", "1")
+        retraining.reload_app(pinned_app.url, "A", "not-the-token", "1")
     assert "not-the-token" not in str(refused.value)
     with pytest.raises(retraining.PipelineError, match="Variable serving_reload_token"):
-        retraining.reload_app(pinned_app, "A", "", "1")
+        retraining.reload_app(pinned_app.url, "A", "", "1")
     with pytest.raises(retraining.PipelineError, match="did not answer"):
-        retraining.reload_app(f"http://127.0.0.1:{free_port()}", "A", TOKEN, "1")
+        retraining.reload_app(f"http://127.0.0.1:{free_port()}", "A", pinned_app.token, "1")
 
 
 def test_the_pin_command_is_one_gitopsgen_set() -> None:
