@@ -76,7 +76,7 @@ def spec_accepts_pins(root: Path, env: dict[str, str]) -> bool:
     """A dry attempt in a throwaway clone: does `gitopsgen set` take model.versions yet?"""
     probe = git_repository(frozen_repository(root / "probe"), bare_origin(root / "probe.git"))
     done = subprocess.run(
-        [*gitopsgen(), "set", PINNED_ENV, "model.versions.B=1", "--root", str(probe)],
+        [*gitopsgen(), "set", PINNED_ENV, 'model.versions.B="1"', "--root", str(probe)],
         cwd=probe,
         capture_output=True,
         text=True,
@@ -214,7 +214,7 @@ def test_the_dag_asks_gitopsgen_to_pin_the_version_in_the_pinned_environment(
         [
             "set",
             PINNED_ENV,
-            f"model.versions.B={pipeline_run.version}",
+            f'model.versions.B="{pipeline_run.version}"',
             "--push",
             "--root",
             str(pipeline_run.clone),

@@ -52,16 +52,18 @@ def test_the_pin_command_is_one_gitopsgen_set() -> None:
         "generator",
         "set",
         "prod",
-        "model.versions.B=7",
+        'model.versions.B="7"',  # a string, not the number YAML would read
         "--push",
         "--open-pr",
         "--root",
         "/repo",
     ]
     plain = retraining.pin_command(["gitopsgen"], "dev", "A", "3", "/r", push=False, open_pr=False)
-    assert plain == ["gitopsgen", "set", "dev", "model.versions.A=3", "--root", "/r"]
+    assert plain == ["gitopsgen", "set", "dev", 'model.versions.A="3"', "--root", "/r"]
     with pytest.raises(retraining.PipelineError, match="alias 'C' is not one of A, B"):
         retraining.pin_command(["gitopsgen"], "dev", "C", "3", "/r", push=True, open_pr=False)
+    with pytest.raises(retraining.PipelineError, match="'3\\\\n' is not a model version"):
+        retraining.pin_command(["gitopsgen"], "dev", "A", "3\n", "/r", push=True, open_pr=False)
     with pytest.raises(retraining.PipelineError, match="gitopsgen_command is empty"):
         retraining.pin_command([], "dev", "A", "3", "/r", push=True, open_pr=False)
 
