@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from bench.measure import median
-from generator.validate import celrules
-from generator.validate.crds import CrdSchema, load_crd_dirs, prepare_document
-from generator.validate.documents import DocumentRef, SchemaSet, check_document
-from generator.yamlsource import load_documents
+from gitopsgen.validate.cel import rules as celrules
+from gitopsgen.validate.crds import CrdSchema, load_crd_dirs, prepare_document
+from gitopsgen.validate.documents import DocumentRef, SchemaSet, check_document
+from gitopsgen.yamlsource import load_documents
 
 REPO = Path(__file__).resolve().parents[1]
 CRDS = REPO.parent / "shared" / "crds"

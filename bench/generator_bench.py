@@ -94,7 +94,7 @@ def per_manifest_check() -> dict[str, float]:
     import helm_python as helm
     import kubernetes_validate.utils as kv
 
-    from generator.validate.kube import DEFAULT_KUBE_VERSION, fast_kube_check, kube_validator
+    from gitopsgen.validate.kube import DEFAULT_KUBE_VERSION, fast_kube_check, kube_validator
 
     values = yaml.safe_load((REPO / "apps/fastapi/values/prod.yaml").read_text())
     rendered = helm.Chart.load(REPO / "apps/fastapi/chart").render(values, name="fastapi")

@@ -1,3 +1,3 @@
-from generator.cli import main
+from gitopsgen.cli import main
 
 main()

@@ -6,7 +6,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import GitError
+from gitopsgen.errors import GitError
 
 
 @dataclass(frozen=True)

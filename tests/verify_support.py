@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from generator.pipeline import render_repository
-from generator.writer import apply_changes
+from gitopsgen.sync.writer import apply_changes
+from gitopsgen.validate.checked_render import render_repository
 from tests.support import SPEC, frozen_repository
 
 PROD_SERVING = "    serving: {defaultAlias: B}   # green is live\n"

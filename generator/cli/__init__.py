@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from generator.cli import analysis, cluster, promotion, repository
-from generator.cli.common import EXIT_CODES_HELP
+from gitopsgen.cli import analysis, cluster, promotion, repository
+from gitopsgen.cli.common import EXIT_CODES_HELP
 
 
 @click.group(

@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from generator.cli.common import (
+from gitopsgen.cli.common import (
     command_epilog,
+    complete_environment,
     environment_argument,
     load_for_environment,
     reports_errors,
     root_option,
     spec_option,
 )
-from generator.cli.promotion import apply_and_show, git_options
+from gitopsgen.cli.promotion import apply_and_show, git_options
 
 if TYPE_CHECKING:
-    from generator.model import Spec
-    from generator.verify import Verification
+    from gitopsgen.analysis.drift import DriftReport
+    from gitopsgen.analysis.verify import Verification
+    from gitopsgen.spec.model import Spec
 
 WINDOW = re.compile(r"^[1-9][0-9]*(s|m|h|d)$")
 
@@ -68,8 +71,8 @@ def run_verification(
     window: str | None,
     candidate: str | None,
 ) -> Verification:
-    from generator.prometheus import PrometheusClient, display_url
-    from generator.verify import verify
+    from gitopsgen.analysis.prometheus import PrometheusClient, display_url
+    from gitopsgen.analysis.verify import verify
 
     env = current.require(environment)
     url = prometheus or env.analysis.prometheus_url
@@ -124,13 +127,13 @@ def verify(
 ) -> None:
     """Judge ENVIRONMENT's candidate alias on real traffic from Prometheus: exit 0 Successful,
     1 Failed, 3 Inconclusive."""
-    from generator.verify_report import REPORTERS
+    from gitopsgen.analysis.verify_report import REPORTERS
 
     base, spec_path, current = load_for_environment(root, spec, environment)
     result = run_verification(current, spec_path, environment, prometheus, window, candidate)
     click.echo(REPORTERS[fmt](result), nl=False)
     if rollback_on_failure and result.verdict == "Failed":
-        from generator.canary import rollback_for
+        from gitopsgen.promotion.canary import rollback_for
 
         spec_rel = spec_path.resolve().relative_to(base).as_posix()
         edit, section = rollback_for(base, current, spec_rel, result, branch)
@@ -171,8 +174,8 @@ def canary(
 ) -> None:
     """The next step of serving.canarySteps as a promotion branch, only when verify on the
     current step is Successful."""
-    from generator.canary import canary_edit
-    from generator.verify_report import report_text
+    from gitopsgen.analysis.verify_report import report_text
+    from gitopsgen.promotion.canary import canary_edit
 
     base, spec_path, current = load_for_environment(root, spec, environment)
     result = None
@@ -183,4 +186,127 @@ def canary(
     apply_and_show(base, spec_path, current, edit, push, remote, open_pr, section)
 
 
-COMMANDS = (verify, canary)
+tracking_uri_option = click.option(
+    "--tracking-uri",
+    callback=_url,
+    default=None,
+    help="The MLflow tracking server to ask (default: each environment's mlflow.trackingUri, "
+    "usually an in-cluster address).",
+)
+
+
+@click.command(
+    epilog=command_epilog(
+        "gitopsgen drift",
+        "gitopsgen drift prod --tracking-uri http://127.0.0.1:5000 --format json",
+        "gitopsgen drift prod --fix git --push --open-pr",
+        "gitopsgen drift prod --fix registry --yes",
+    )
+)
+@click.argument("environment", required=False, shell_complete=complete_environment)
+@tracking_uri_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json", "github")),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--fix",
+    type=click.Choice(("git", "registry")),
+    default=None,
+    help="git: a branch pinning what the registry says (the registry led); registry: point "
+    "the aliases at the pins (Git led).",
+)
+@click.option("--yes", is_flag=True, help="With --fix registry: really move the aliases.")
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 300),
+    help="Seconds for each call to the registry, in total.",
+)
+@git_options
+@spec_option
+@root_option
+@reports_errors
+def drift(
+    environment: str | None,
+    tracking_uri: str | None,
+    fmt: str,
+    fix: str | None,
+    yes: bool,
+    timeout: float,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Compare the model versions Git pins (model.versions) with where the MLflow registry's
+    aliases point: exit 0 in sync, 1 drift, 2 registry unreachable or refusing."""
+    from gitopsgen.analysis.drift import drift_report, registry_fixes
+    from gitopsgen.analysis.drift_report import REPORTERS
+
+    base, spec_path, current = load_for_environment(root, spec, environment)
+    report = drift_report(current, environment, tracking_uri, timeout)
+    click.echo(REPORTERS[fmt](report), nl=False)
+    if fix == "git":
+        _pin_what_the_registry_says(
+            base, spec_path, current, report, branch, push, remote, open_pr, fmt == "json"
+        )
+    elif fix == "registry":
+        moves = registry_fixes(report)
+        for pin in moves:
+            env = current.require(pin.environment)
+            action = f"point {pin.model} alias {pin.alias} at version {pin.pinned} ({env.name})"
+            if not yes:
+                click.echo(f"would {action}; pass --yes to do it", err=True)
+                continue
+            from gitopsgen.mlflow_registry import MlflowRegistry
+
+            MlflowRegistry(tracking_uri or env.tracking_uri, timeout).set_alias(
+                pin.model, pin.alias, pin.pinned
+            )
+            click.echo(f"moved: {action}", err=True)
+        if yes and moves:
+            sys.exit(0)
+    sys.exit(1 if report.drifted else 0)
+
+
+def _pin_what_the_registry_says(
+    base: Path,
+    spec_path: Path,
+    current: Spec,
+    report: DriftReport,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    body_to_stderr: bool,
+) -> None:
+    """One promotion branch per environment, one spec line per drifted alias."""
+    from gitopsgen.analysis.drift import git_fixes
+    from gitopsgen.promotion.decisions import set_edit
+
+    fixes = git_fixes(report)
+    if not fixes:
+        click.echo("nothing to pin: no alias points at another existing version", err=True)
+        return
+    for env_name, assignments in fixes.items():
+        edit = set_edit(current, env_name, list(assignments), branch)
+        edit = replace(
+            edit,
+            branch=branch
+            or f"drift/{env_name}-" + "-".join(f"{p[-1].lower()}{v}" for p, v in assignments),
+            title=f"Pin {env_name} to the registry: "
+            + ", ".join(f"model.versions.{p[-1]} -> {v}" for p, v in assignments),
+        )
+        apply_and_show(
+            base, spec_path, current, edit, push, remote, open_pr, body_to_stderr=body_to_stderr
+        )
+
+
+COMMANDS = (verify, canary, drift)

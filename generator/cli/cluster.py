@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from generator.cli.common import (
+from gitopsgen.cli.common import (
     command_epilog,
     complete_environment,
     environment_argument,
@@ -75,9 +75,9 @@ def status(
     pool. Exit 1 on drift, 2 when a cluster cannot be reached."""
     import json
 
-    from generator.kubeconfig import ClusterUnreachable
-    from generator.status import Clusters, environment_status
-    from generator.status_report import render_table, status_json
+    from gitopsgen.errors import ClusterUnreachable
+    from gitopsgen.live.report import render_table, status_json
+    from gitopsgen.live.status import Clusters, environment_status
 
     _, _, current = load_for_environment(root, spec, environment)
     clusters = Clusters(kubeconfig, context, request_timeout)
@@ -129,8 +129,8 @@ def wait(
     root: Path | None,
 ) -> None:
     """Wait until ENVIRONMENT's Applications are Synced and Healthy at a revision."""
-    from generator.git import Repo
-    from generator.status import AppState, Clusters, wait_for
+    from gitopsgen.git import Repo
+    from gitopsgen.live.status import AppState, Clusters, wait_for
 
     base, _, current = load_for_environment(root, spec, environment)
     target = revision or Repo.at(base).default_revision(current.target_revision)

@@ -11,31 +11,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from generator.errors import GitopsgenError, SpecError, ValidationFailed
+from gitopsgen.errors import (
+    EXIT_CODE_MEANINGS,
+    ExitCode,
+    GitopsgenError,
+    SpecError,
+    ValidationFailed,
+)
 
 if TYPE_CHECKING:
-    from generator.model import Spec
+    from gitopsgen.spec.model import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 SPEC_RELATIVE = Path("environments") / "environments.yaml"
 
-# One table for every command; README's "Exit codes" repeats it and a test keeps them equal.
-EXIT_CODES = (
-    (0, "success: rendered, valid, in sync, promoted"),
-    (
-        1,
-        "a finding or a refusal: invalid spec, validation errors, stale files, drift, "
-        "a refused promotion, a wait that timed out",
-    ),
-    (
-        2,
-        "usage or environment: a wrong option or argument, an unknown environment, an "
-        "unreadable file, a cluster or server that cannot be reached, an internal error",
-    ),
-    (3, "inconclusive: `verify` saw too few samples or no data to decide"),
-    (130, "interrupted by SIGINT (143: SIGTERM); a promotion or commit under way was undone"),
-)
+# One table for every command (its home is gitopsgen.errors); docs/cli.md repeats it and a test
+# keeps the two equal.
+EXIT_CODES = EXIT_CODE_MEANINGS
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES)
 
 
@@ -61,7 +54,7 @@ def reports_errors(func: F) -> F:
             )
             sys.exit(exc.exit_code)
         except ValidationFailed as exc:
-            from generator.validate.report import report_text
+            from gitopsgen.validate.report import report_text
 
             click.echo(report_text(exc.findings), err=True, nl=False)
             click.echo("error: validation failed; nothing was committed", err=True)
@@ -79,7 +72,7 @@ def reports_errors(func: F) -> F:
                 "(set GITOPSGEN_DEBUG=1 for a traceback)",
                 err=True,
             )
-            sys.exit(2)
+            sys.exit(ExitCode.USAGE)
 
     return wrapper  # type: ignore[return-value]
 
@@ -100,7 +93,7 @@ def find_root(start: Path) -> Path:
 
 def resolve_paths(root: Path | None, spec: Path | None) -> tuple[Path, Path]:
     """(repository root, spec path) from the options, the root found from the current folder."""
-    from generator.scratch import recover_at
+    from gitopsgen.promotion.worktree import recover_at
 
     base = root.resolve() if root is not None else find_root(Path.cwd())
     recovered = recover_at(base)
@@ -113,7 +106,7 @@ def load_for_environment(
     root: Path | None, spec: Path | None, environment: str | None
 ) -> tuple[Path, Path, Spec]:
     """(root, spec path, Spec) for a command about one environment (or all when None)."""
-    from generator.pipeline import render_repository
+    from gitopsgen.validate.checked_render import render_repository
 
     base, spec_path = resolve_paths(root, spec)
     current = render_repository(spec_path, base).spec
@@ -126,7 +119,7 @@ def complete_environment(ctx: click.Context, _param: click.Parameter, incomplete
     """Shell completion of environment names, read from the spec without validating it."""
     import yaml
 
-    from generator.tree import read_input
+    from gitopsgen.safepaths import read_input
 
     try:
         _, spec_path = resolve_paths(ctx.params.get("root"), ctx.params.get("spec"))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from generator.cli.common import (
+from gitopsgen.cli.common import (
     command_epilog,
     environment_argument,
     load_for_environment,
@@ -20,8 +20,8 @@ from generator.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from generator.model import Spec
-    from generator.promote import Edit
+    from gitopsgen.promotion.edit import Edit
+    from gitopsgen.spec.model import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALIAS_CHOICES = ("A", "B", "blue", "green")
@@ -76,8 +76,8 @@ def apply_and_show(
 ) -> None:
     """Branch and commit the edit; print the pull request (with `section` appended) and open it
     when asked. `body_to_stderr` keeps stdout for a machine-readable report."""
-    from generator.promote import apply_edit
-    from generator.pullrequest import open_pull_request
+    from gitopsgen.promotion.apply import apply_edit
+    from gitopsgen.promotion.pullrequest import open_pull_request
 
     outcome = apply_edit(base, spec_path, edit, current, push, remote)
     body = outcome.body + ("\n" + section if section else "")
@@ -99,7 +99,7 @@ def apply_and_show(
 @reports_errors
 def commit(spec: Path | None, root: Path | None, message: str | None) -> None:
     """Render, validate, and commit exactly the spec and the rendered files."""
-    from generator.promote import commit_render
+    from gitopsgen.promotion.apply import commit_render
 
     base, spec_path = resolve_paths(root, spec)
     outcome = commit_render(base, spec_path, message)
@@ -134,7 +134,7 @@ def promote(
     root: Path | None,
 ) -> None:
     """Promote ENVIRONMENT to an alias: a branch with a one-line spec change, re-rendered."""
-    from generator.promote import promotion_edit
+    from gitopsgen.promotion.decisions import promotion_edit
 
     run_edit(
         root,
@@ -156,6 +156,13 @@ def promote(
 )
 @environment_argument
 @click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@click.option(
+    "--tracking-uri",
+    default=None,
+    metavar="URL",
+    help="For model.versions.*: the MLflow registry that must have the version; its facts "
+    "(run, creation time, aliases) go into the pull request.",
+)
 @git_options
 @spec_option
 @root_option
@@ -163,6 +170,7 @@ def promote(
 def set_fields(
     environment: str,
     assignments: tuple[str, ...],
+    tracking_uri: str | None,
     branch: str | None,
     push: bool,
     remote: str,
@@ -171,19 +179,17 @@ def set_fields(
     root: Path | None,
 ) -> None:
     """Set spec fields of ENVIRONMENT (e.g. serving.canaryPercent=25) on a new branch."""
-    from generator.promote import set_edit
-    from generator.spec_edit import parse_assignment
+    from gitopsgen.promotion.decisions import set_edit
+    from gitopsgen.promotion.pins import pinned_version_section
+    from gitopsgen.spec.edit import parse_assignment
 
     parsed = [parse_assignment(a) for a in assignments]
-    run_edit(
-        root,
-        spec,
-        environment,
-        push,
-        remote,
-        open_pr,
-        lambda _base, _path, current: set_edit(current, environment, parsed, branch),
-    )
+    base, spec_path, current = load_for_environment(root, spec, environment)
+    edit = set_edit(current, environment, parsed, branch)
+    if edit.note:
+        click.echo(f"note: {edit.note}", err=True)
+    section = pinned_version_section(current.require(environment), parsed, tracking_uri)
+    apply_and_show(base, spec_path, current, edit, push, remote, open_pr, section)
 
 
 @click.command(epilog=command_epilog("gitopsgen rollback prod", "gitopsgen rollback prod --push"))
@@ -202,7 +208,7 @@ def rollback(
     root: Path | None,
 ) -> None:
     """Undo ENVIRONMENT's last recorded change (promote, set, rollback or commit) exactly."""
-    from generator.promote import rollback_edit
+    from gitopsgen.promotion.decisions import rollback_edit
 
     def build(base: Path, spec_path: Path, _current: Spec) -> Edit:
         return rollback_edit(base, spec_path, environment, branch)
@@ -234,7 +240,7 @@ def simulate_command(
     root: Path | None,
 ) -> None:
     """The traffic split of ENVIRONMENT, computed by the serving app's own routing function."""
-    from generator.simulate import simulate
+    from gitopsgen.analysis.simulate import simulate
 
     base, _, current = load_for_environment(root, spec, environment)
     split = simulate(current.require(environment), base, clients, client_ids)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli.common import (
+from gitopsgen.cli.common import (
     command_epilog,
     complete_environment,
     reports_errors,
@@ -24,8 +24,8 @@ from generator.cli.common import (
 @reports_errors
 def render(spec: Path | None, root: Path | None, check: bool) -> None:
     """Render Argo CD, MetalLB and Helm values files from the spec."""
-    from generator.pipeline import render_repository
-    from generator.writer import Action, apply_changes, pending, unified_diff
+    from gitopsgen.sync.writer import Action, apply_changes, pending, unified_diff
+    from gitopsgen.validate.checked_render import render_repository
 
     base, spec_path = resolve_paths(root, spec)
     result = render_repository(spec_path, base)
@@ -76,6 +76,12 @@ def render(spec: Path | None, root: Path | None, check: bool) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Folder of upstream CRDs (repeatable); else $GITOPSGEN_CRD_DIR, else the cache.",
 )
+@click.option(
+    "--tracking-uri",
+    default=None,
+    metavar="URL",
+    help="Also ask this MLflow registry whether every pinned model version exists (GG150).",
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @reports_errors
 def validate(
@@ -84,12 +90,13 @@ def validate(
     output_format: str,
     kube_version: str | None,
     crd_dirs: tuple[Path, ...],
+    tracking_uri: str | None,
     paths: tuple[Path, ...],
 ) -> None:
     """Check the spec, drift, every rendered document, the real Helm render and extra PATHs."""
-    from generator.validate.kube import DEFAULT_KUBE_VERSION, available_versions, resolve_version
-    from generator.validate.report import REPORTERS
-    from generator.validate.run import ValidateOptions, default_crd_dirs, validate_repository
+    from gitopsgen.validate.kube import DEFAULT_KUBE_VERSION, available_versions, resolve_version
+    from gitopsgen.validate.report import REPORTERS
+    from gitopsgen.validate.run import ValidateOptions, default_crd_dirs, validate_repository
 
     version = kube_version or DEFAULT_KUBE_VERSION
     if resolve_version(version) is None:
@@ -99,7 +106,7 @@ def validate(
         )
     base, spec_path = resolve_paths(root, spec)
     options = ValidateOptions(
-        base, spec_path, version, default_crd_dirs(list(crd_dirs)), list(paths)
+        base, spec_path, version, default_crd_dirs(list(crd_dirs)), list(paths), tracking_uri
     )
     if not options.crd_dirs:
         click.echo(
@@ -122,8 +129,8 @@ def preview(spec: Path | None, root: Path | None, environment: str | None) -> No
     """Print the Applications the ApplicationSets will create (expanded by Go templates)."""
     import yaml
 
-    from generator.pipeline import render_repository
-    from generator.validate.preview import preview_files
+    from gitopsgen.validate.checked_render import render_repository
+    from gitopsgen.validate.preview import preview_files
 
     base, spec_path = resolve_paths(root, spec)
     result = render_repository(spec_path, base)
@@ -164,7 +171,7 @@ def schemas() -> None:
 def schemas_fetch(dest: Path | None, mirror: str | None) -> None:
     """Download the pinned upstream CRDs (Argo CD, MetalLB, Gateway API, Envoy Gateway,
     Traefik) into the cache."""
-    from generator.validate.fetch import fetch_crds
+    from gitopsgen.validate.crd_fetch import fetch_crds
 
     for path in fetch_crds(dest, mirror):
         click.echo(f"fetched  {path}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import posixpath
 
-from generator.model import Spec
-from generator.render import metallb, values
-from generator.render.jinja import render_template
-from generator.render.output import APPLICATION_SET, Output
+from gitopsgen.render import metallb, values
+from gitopsgen.render.jinja import render_template
+from gitopsgen.render.output import APPLICATION_SET, Catalog, Output
+from gitopsgen.spec.model import Spec
 
 # Synced by the root Application into Argo CD's namespace.
 OUTPUT = Output(folder="applicationsets", kubernetes_objects=True, kinds=(APPLICATION_SET,))
@@ -45,7 +45,7 @@ def sync_patch(create_namespace: bool) -> str:
     return _SYNC_PATCH % str(create_namespace).lower()
 
 
-def render_applicationsets(spec: Spec) -> dict[str, str]:
+def render_applicationsets(spec: Spec, _catalog: Catalog) -> dict[str, str]:
     return {
         FASTAPI_APPSET: render_template(
             "applicationset-fastapi.yaml.j2",

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from generator.model import Spec
-from generator.render import applicationsets
-from generator.render.jinja import render_template
-from generator.render.output import APP_PROJECT, APPLICATION, Output
+from gitopsgen.render import applicationsets
+from gitopsgen.render.jinja import render_template
+from gitopsgen.render.output import APP_PROJECT, APPLICATION, Catalog, Output
+from gitopsgen.spec.model import Spec
 
 # Applied by hand once, into Argo CD's namespace; deploys nothing on an environment's cluster.
 OUTPUT = Output(folder="bootstrap", kubernetes_objects=True, kinds=(APP_PROJECT, APPLICATION))
 ROOT_APP_PATH = f"{OUTPUT.folder}/root-app.yaml"
 
 
-def render_bootstrap(spec: Spec) -> dict[str, str]:
-    from generator.render import declared_kinds  # the registry imports this module
-
+def render_bootstrap(spec: Spec, catalog: Catalog) -> dict[str, str]:
     folder = applicationsets.OUTPUT.folder
     return {
         ROOT_APP_PATH: render_template(
@@ -22,6 +20,6 @@ def render_bootstrap(spec: Spec) -> dict[str, str]:
             spec.source,
             spec=spec,
             synced_folder=folder,
-            synced_kinds=declared_kinds(folder),
+            synced_kinds=catalog.kinds(folder),
         )
     }

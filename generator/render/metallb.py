@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from generator.model import Spec
-from generator.render.jinja import render_template
-from generator.render.output import IP_ADDRESS_POOL, L2_ADVERTISEMENT, Output
+from gitopsgen.render.jinja import render_template
+from gitopsgen.render.output import IP_ADDRESS_POOL, L2_ADVERTISEMENT, Catalog, Output
+from gitopsgen.spec.model import Spec
 
 # The metallb ApplicationSet syncs metallb/<env>/ to the environment's cluster as is.
 OUTPUT = Output(
@@ -24,7 +24,7 @@ def pool_path(env_name: str) -> str:
     return f"{env_folder(env_name)}/ipaddresspool.yaml"
 
 
-def render_metallb(spec: Spec) -> dict[str, str]:
+def render_metallb(spec: Spec, _catalog: Catalog) -> dict[str, str]:
     return {
         pool_path(env.name): render_template("metallb-pool.yaml.j2", spec.source, env=env)
         for env in spec.environments

@@ -6,6 +6,7 @@ from these declarations."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -57,6 +58,37 @@ class Output:
         return len(parts) > len(folder) and parts[: len(folder)] == folder and ".." not in parts
 
 
+def unique_kinds(kinds: Iterable[Kind]) -> tuple[Kind, ...]:
+    return tuple(dict.fromkeys(kinds))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every renderer's declaration, in registry order: what a renderer that writes about the
+    others (the AppProject's allowed kinds, the root Application's synced kinds) reads, so it
+    never imports the registry."""
+
+    outputs: tuple[Output, ...]
+
+    def kinds(self, folder: str | None = None) -> tuple[Kind, ...]:
+        """The kinds the renderers emit (into `folder` only, when given)."""
+        chosen = [o for o in self.outputs if folder is None or o.folder == folder]
+        return unique_kinds(k for o in chosen for k in o.kinds)
+
+    def deployed_kinds(self) -> tuple[Kind, ...]:
+        """What Argo CD creates on environments' clusters from rendered folders: the AppProject's
+        allowed namespaced kinds."""
+        return unique_kinds(k for o in self.outputs for k in o.deploys)
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(o.folder for o in self.outputs))
+
+    def output_of(self, path: str) -> Output | None:
+        """The declaration whose folder holds `path` (None outside every folder)."""
+        return next((o for o in self.outputs if o.holds(path)), None)
+
+
 def _argo(kind: str, crd_file: str) -> Kind:
     return Kind("argoproj.io/v1alpha1", kind, Crd(f"argo-cd/{crd_file}", ARGO_CD_CRDS + crd_file))
 
@@ -72,7 +104,7 @@ IP_ADDRESS_POOL = _metallb("IPAddressPool", "metallb.io_ipaddresspools.yaml")
 L2_ADVERTISEMENT = _metallb("L2Advertisement", "metallb.io_l2advertisements.yaml")
 
 # What the chart creates for the Gateway API providers (issue 16), with the upstream CRDs of the
-# versions the README names (the copies in ../shared/crds; SOURCES.md there).
+# versions docs/ingress.md names (the copies in ../shared/crds; SOURCES.md there).
 GATEWAY_API_CRDS = (
     "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.6.1/config/crd/standard/"
 )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from generator.model import Spec
-from generator.render.jinja import render_template
-from generator.render.output import APP_PROJECT, Output
+from gitopsgen.render.jinja import render_template
+from gitopsgen.render.output import APP_PROJECT, Catalog, Output
+from gitopsgen.spec.model import Spec
 
 # In the folder the root Application syncs into Argo CD's namespace.
 OUTPUT = Output(folder="applicationsets", kubernetes_objects=True, kinds=(APP_PROJECT,))
@@ -20,15 +20,13 @@ def project_destinations(spec: Spec) -> list[dict[str, str]]:
     return [{"server": server, "namespace": ns} for server, ns in seen]
 
 
-def render_project(spec: Spec) -> dict[str, str]:
-    from generator.render import deployed_kinds  # the registry imports this module
-
+def render_project(spec: Spec, catalog: Catalog) -> dict[str, str]:
     return {
         PROJECT_PATH: render_template(
             "appproject.yaml.j2",
             spec.source,
             spec=spec,
             destinations=project_destinations(spec),
-            namespaced_kinds=deployed_kinds(),
+            namespaced_kinds=catalog.deployed_kinds(),
         )
     }

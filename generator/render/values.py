@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.model import Environment, Spec
-from generator.render.jinja import render_template
-from generator.render.output import GATEWAY_API_KINDS, Kind, Output
-from generator.spec import deep_merge
+from gitopsgen.render.jinja import render_template
+from gitopsgen.render.output import GATEWAY_API_KINDS, Catalog, Kind, Output
+from gitopsgen.spec.load import deep_merge
+from gitopsgen.spec.model import Environment, Spec
 
 # Helm values, not Kubernetes objects; Argo CD renders the chart with them, which creates these.
 OUTPUT = Output(
@@ -40,6 +40,11 @@ _COMMENTS = {
 _GATEWAY_COMMENTS = {**_COMMENTS, "ingress": "Off: a Gateway API provider serves this environment."}
 
 
+# The app serves exactly this version for a pinned alias (apps/fastapi/app/config.py); owned by
+# gitopsgen whether pinned or not, so helmValues.env cannot pin behind the spec's back (GG140).
+PIN_VARIABLES = {"A": "MODEL_VERSION_A", "B": "MODEL_VERSION_B"}
+
+
 def values_path(env_name: str) -> str:
     return f"{VALUES_DIR}/{env_name}.yaml"
 
@@ -65,6 +70,7 @@ def app_environment(env: Environment) -> dict[str, str]:
         "SHADOW_ALIAS": serving.shadow_alias or "",
         "ALIAS_POLL_INTERVAL_SECONDS": str(serving.poll_interval_seconds),
         **shadow,
+        **{PIN_VARIABLES[alias]: version for alias, version in env.model_versions},
     }
 
 
@@ -144,7 +150,7 @@ def build_values(env: Environment) -> dict[str, Any]:
     return deep_merge(base, env.helm_values)
 
 
-def render_values(spec: Spec) -> dict[str, str]:
+def render_values(spec: Spec, _catalog: Catalog) -> dict[str, str]:
     return {
         values_path(env.name): render_template(
             "values.yaml.j2",

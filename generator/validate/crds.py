@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from generator.tree import read_input
-from generator.yamlsource import FastLoader
+from gitopsgen.safepaths import read_input
+from gitopsgen.yamlsource import FastLoader
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one compiled validator per schema

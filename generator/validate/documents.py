@@ -11,14 +11,14 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from generator.findings import Finding, Severity, build_finding
-from generator.render import declared_kinds
-from generator.validate.celrules import check_rules, rule_tree
-from generator.validate.crds import CrdSchema, prepare_document, prune_nulls
-from generator.validate.kube import fast_kube_check, kube_validator
-from generator.validate.policies import POLICIES
-from generator.validate.strictness import deliberate_for_error
-from generator.yamlsource import PathPart, SourceDocument, format_path, load_documents
+from gitopsgen.findings import Finding, Severity, build_finding
+from gitopsgen.render.registry import declared_kinds
+from gitopsgen.validate.cel.rules import check_rules, rule_tree
+from gitopsgen.validate.crds import CrdSchema, prepare_document, prune_nulls
+from gitopsgen.validate.kube import fast_kube_check, kube_validator
+from gitopsgen.validate.policies.spec_checks import POLICIES
+from gitopsgen.validate.strictness import deliberate_for_error
+from gitopsgen.yamlsource import PathPart, SourceDocument, format_path, load_documents
 
 # Our own strict schemas, one per API group and version the renderers declare they emit.
 OWN_SCHEMA_FILES = {
@@ -32,7 +32,7 @@ def _own_defs(api_version: str) -> dict[str, Any] | None:
     if name is None:
         return None
     schema: dict[str, Any] = json.loads(
-        resources.files("generator").joinpath(f"schemas/{name}").read_text()
+        resources.files("gitopsgen").joinpath(f"schemas/{name}").read_text()
     )
     return schema
 

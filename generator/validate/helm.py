@@ -11,12 +11,12 @@ from typing import Any
 
 import yaml
 
-from generator.findings import Finding, build_finding
-from generator.model import Environment, Spec
-from generator.render.applicationsets import CHART_PATH
-from generator.render.values import values_path
-from generator.validate.documents import DocumentRef, SchemaSet, check_documents, check_text
-from generator.yamlsource import FastLoader, load_document, load_documents
+from gitopsgen.findings import Finding, build_finding
+from gitopsgen.render.applicationsets import CHART_PATH
+from gitopsgen.render.values import values_path
+from gitopsgen.spec.model import Environment, Spec
+from gitopsgen.validate.documents import DocumentRef, SchemaSet, check_documents, check_text
+from gitopsgen.yamlsource import FastLoader, load_document, load_documents
 
 _SCHEMA_ERROR_PATH = re.compile(r"at '(/[^']*)'")
 
@@ -50,7 +50,7 @@ def render_chart(
     chart: Any, env: Environment, values_text: str, namespace: str, release: str
 ) -> ChartRender:
     """Render the chart with the environment's values; Helm's own errors become findings."""
-    import helm_python as helm
+    import helm_python as helm  # heavy: loads the Helm shared library, on first use
 
     values_file = values_path(env.name)
     values = yaml.load(values_text, Loader=FastLoader) or {}

@@ -6,8 +6,13 @@ once per Kubernetes version, crawl it, and reuse one validator per kind.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
+import marshal
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
@@ -16,6 +21,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+
+from gitopsgen.validate.crds import cache_dir
 
 FastCheck = Callable[[Any], bool]
 
@@ -111,7 +118,7 @@ def fast_kube_check(version: str, api_version: str, kind: str) -> FastCheck | No
     document it rejects is checked again by jsonschema for the findings.
     """
     try:
-        import fastjsonschema
+        import fastjsonschema  # compiles schemas; only when a generated validator is missing
     except ImportError:  # optional: jsonschema alone gives the same answers, slower
         return None
     if kube_validator(version, api_version, kind) is None:
@@ -132,14 +139,6 @@ def fast_kube_check(version: str, api_version: str, kind: str) -> FastCheck | No
 
 
 def _load_generated(version: str, api_version: str, kind: str, fastjsonschema: Any) -> Any:
-    import hashlib
-    import importlib.util
-    import marshal
-    import os
-    import tempfile
-
-    from generator.validate.crds import cache_dir
-
     schema = _self_contained(version, api_version, kind)
     digest = hashlib.sha256(
         json.dumps(schema, sort_keys=True).encode()

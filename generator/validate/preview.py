@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from generator.findings import Finding, build_finding
-from generator.spec import deep_merge
-from generator.yamlsource import FastLoader, PathPart
+from gitopsgen.findings import Finding, build_finding
+from gitopsgen.spec.load import deep_merge
+from gitopsgen.yamlsource import FastLoader, PathPart
 
 _MARK = "@@gitopsgen-leaf-{}@@"
 _MARK_RE = re.compile(r"@@gitopsgen-leaf-(\d+)@@")
@@ -108,7 +108,7 @@ def _with_element(index: int, body: str) -> str:
 
 def _render_files(files: dict[str, str], elements: list[dict[str, Any]]) -> dict[str, str]:
     """Template files rendered by Helm's Go text/template with Sprig; name -> text."""
-    import helm_python as helm
+    import helm_python as helm  # heavy: loads the Helm shared library, on first use
 
     with tempfile.TemporaryDirectory(prefix="gitopsgen-preview-") as tmp:
         chart_dir = Path(tmp)
@@ -122,7 +122,7 @@ def _render_files(files: dict[str, str], elements: list[dict[str, Any]]) -> dict
 
 def preview_applicationset(appset: dict[str, Any], file: str) -> Preview:
     """Applications of a list-generator ApplicationSet, or findings that say why not."""
-    import helm_python as helm
+    import helm_python as helm  # heavy: loads the Helm shared library, on first use
 
     result = Preview()
     spec = appset.get("spec") or {}

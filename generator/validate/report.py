@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from itertools import groupby
 
-from generator.findings import Finding
+from gitopsgen.findings import Finding
 
 
 def summary(findings: list[Finding]) -> str:

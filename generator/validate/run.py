@@ -7,29 +7,30 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.findings import Finding, build_finding
-from generator.model import Spec
-from generator.pipeline import CheckedSpec, check_spec
-from generator.render import OUTPUT_DIRS, output_of, render_all
-from generator.tree import UnsafePath, find_unsafe, read_input
-from generator.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
-from generator.validate.documents import (
+from gitopsgen.findings import Finding, build_finding
+from gitopsgen.render.registry import OUTPUT_DIRS, output_of, render_all
+from gitopsgen.safepaths import UnsafePath, find_unsafe, read_input
+from gitopsgen.spec.model import Spec
+from gitopsgen.sync.writer import Action, FileChange, plan_changes
+from gitopsgen.validate.checked_render import CheckedSpec, check_spec
+from gitopsgen.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
+from gitopsgen.validate.documents import (
     DocumentRef,
     SchemaSet,
     check_document,
     check_documents,
     check_text,
 )
-from generator.validate.helm import check_chart
-from generator.validate.kube import DEFAULT_KUBE_VERSION, resolve_version
-from generator.validate.preview import Preview, check_paths, preview_applicationset
-from generator.validate.rendered import (
+from gitopsgen.validate.helm import check_chart
+from gitopsgen.validate.kube import DEFAULT_KUBE_VERSION, resolve_version
+from gitopsgen.validate.pins import check_pins_exist
+from gitopsgen.validate.policies.rendered import (
     LoadedFile,
     check_annotations_and_secrets,
     check_rendered_policies,
 )
-from generator.writer import Action, FileChange, plan_changes
-from generator.yamlsource import SourceDocument, load_documents
+from gitopsgen.validate.preview import Preview, check_paths, preview_applicationset
+from gitopsgen.yamlsource import SourceDocument, load_documents
 
 NOT_RUN_ID = "GG011"
 DRIFT_IDS = {Action.UPDATE: "GG201", Action.CREATE: "GG202", Action.DELETE: "GG203"}
@@ -42,6 +43,7 @@ class ValidateOptions:
     kube_version: str = DEFAULT_KUBE_VERSION
     crd_dirs: list[Path] = field(default_factory=list)
     extra_paths: list[Path] = field(default_factory=list)
+    tracking_uri: str | None = None  # ask this MLflow registry whether the pins exist (GG150)
 
 
 def default_crd_dirs(given: list[Path]) -> list[Path]:
@@ -76,6 +78,9 @@ def validate_repository(options: ValidateOptions) -> list[Finding]:
         if subset is not None:
             findings.extend(_check_rendered(subset, options.root, schemas, drift=False))
     findings.extend(check_paths_given(options.extra_paths, options.root, schemas))
+    spec = checked.reading.spec
+    if options.tracking_uri and spec is not None and checked.reading.document is not None:
+        findings.extend(check_pins_exist(spec, checked.reading.document, options.tracking_uri))
     return sorted(set(findings))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.cli import cli
+from gitopsgen.cli import cli
 from tests.support import REPO, SPEC, Invoke, frozen_repository, git_repository
 
 

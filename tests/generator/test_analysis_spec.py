@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from generator.errors import SpecError
-from generator.spec import parse_spec
+from gitopsgen.errors import SpecError
+from gitopsgen.spec.load import parse_spec
 from tests.support import FROZEN
 
 SPEC_TEXT = (FROZEN / "spec.yaml").read_text()
@@ -99,7 +99,7 @@ def test_canary_steps_must_be_unique_percentages() -> None:
 
 
 def test_shadow_knobs_reach_the_helm_values_only_with_a_shadow_alias() -> None:
-    from generator.render.values import app_environment
+    from gitopsgen.render.values import app_environment
 
     text = SPEC_TEXT.replace(
         "    serving: {defaultAlias: B}   # green is live\n",

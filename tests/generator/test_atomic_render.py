@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.journal import KILL_HOOK, TXN_DIR
-from generator.render.jinja import HEADER_MARK
+from gitopsgen.render.jinja import HEADER_MARK
+from gitopsgen.sync.journal import KILL_HOOK, TXN_DIR
 from tests.support import SPEC, Invoke, frozen_repository, snapshot
 
 QA = (
@@ -46,7 +46,7 @@ def _changed_repository(dest: Path) -> Path:
 
 def _render(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "generator", "render", "--root", str(root)],
+        [sys.executable, "-m", "gitopsgen", "render", "--root", str(root)],
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
         capture_output=True,
         text=True,
@@ -141,7 +141,7 @@ def test_a_full_disk_changes_nothing_and_leaves_no_empty_file(
     template, before, _after = trees
     root = shutil.copytree(template, tmp_path / "repo")
     result = subprocess.run(
-        [sys.executable, "-m", "generator", "render", "--root", str(root)],
+        [sys.executable, "-m", "gitopsgen", "render", "--root", str(root)],
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
         text=True,

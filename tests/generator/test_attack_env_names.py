@@ -9,9 +9,9 @@ import helm_python as helm
 import pytest
 import yaml
 
-from generator.errors import SpecError
-from generator.spec import parse_spec
-from generator.validate.policies import check_spec_policies
+from gitopsgen.errors import SpecError
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.validate.policies import check_spec_policies
 from tests.support import REPO
 
 SPEC = (Path(__file__).parent / "golden/three-envs/spec.yaml").read_text()
@@ -30,7 +30,9 @@ def test_a_name_with_a_newline_is_refused_by_the_spec_schema() -> None:
     assert any("helmValues.env" in f.path for f in caught.value.findings)
 
 
-@pytest.mark.parametrize("name", ["MODEL_NAME", "DEFAULT_ALIAS", "RELOAD_SECRET_TOKEN"])
+@pytest.mark.parametrize(
+    "name", ["MODEL_NAME", "DEFAULT_ALIAS", "RELOAD_SECRET_TOKEN", "MODEL_VERSION_A"]
+)
 def test_a_reserved_name_is_gg140(name: str) -> None:
     value = "''" if name == "RELOAD_SECRET_TOKEN" else "other"
     spec, doc = parse_spec(_env(f"{{{name}: {value}}}"), "e.yaml")

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.errors import SpecError
-from generator.render import render_all
-from generator.render.applicationsets import GO_TEMPLATED_FIELDS
-from generator.spec import parse_spec
-from generator.validate.policies import check_spec_policies
-from generator.validate.preview import preview_applicationset
+from gitopsgen.errors import SpecError
+from gitopsgen.render.applicationsets import GO_TEMPLATED_FIELDS
+from gitopsgen.render.registry import render_all
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.validate.policies import check_spec_policies
+from gitopsgen.validate.preview import preview_applicationset
 
 SPEC = (Path(__file__).parent / "golden/three-envs/spec.yaml").read_text()
 SOURCE = "environments/environments.yaml"

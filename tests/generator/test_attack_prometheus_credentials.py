@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from generator.prometheus import PrometheusClient, PrometheusError
+from gitopsgen.analysis.prometheus import PrometheusClient
+from gitopsgen.errors import PrometheusError
 from tests.support import local_http_server
 
 ANSWER = {"status": "success", "data": {"resultType": "vector", "result": [{"value": [0, "7"]}]}}

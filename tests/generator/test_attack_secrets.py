@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from generator.render import render_all
-from generator.spec import parse_spec
-from generator.validate.policies import check_spec_policies
-from generator.validate.rendered import check_annotations_and_secrets
-from generator.yamlsource import load_documents
+from gitopsgen.render.registry import render_all
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.validate.policies import check_spec_policies
+from gitopsgen.validate.policies.rendered import check_annotations_and_secrets
+from gitopsgen.yamlsource import load_documents
 
 SPEC = (Path(__file__).parent / "golden/three-envs/spec.yaml").read_text()
 DEV_URI = "http://mlflow-dev-service.mlflow-dev.svc.cluster.local:5000"

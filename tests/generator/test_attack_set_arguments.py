@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.promote import set_edit
-from generator.spec import load_spec
+from gitopsgen.promotion.decisions import set_edit
+from gitopsgen.spec.load import load_spec
 from tests.support import SPEC, Invoke, state
 
 

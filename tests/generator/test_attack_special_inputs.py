@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import tree
+from gitopsgen import safepaths as tree
 from tests.support import Invoke
 
 

@@ -11,13 +11,13 @@ import helm_python as helm
 import pytest
 import yaml
 
-from generator.model import Environment
-from generator.render.values import build_values
-from generator.spec import parse_spec
-from generator.validate.crds import load_crd_dirs
-from generator.validate.documents import DocumentRef, SchemaSet, check_documents
-from generator.validate.kube import DEFAULT_KUBE_VERSION, kube_validator
-from generator.yamlsource import load_documents
+from gitopsgen.render.values import build_values
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.spec.model import Environment
+from gitopsgen.validate.crds import load_crd_dirs
+from gitopsgen.validate.documents import DocumentRef, SchemaSet, check_documents
+from gitopsgen.validate.kube import DEFAULT_KUBE_VERSION, kube_validator
+from gitopsgen.yamlsource import load_documents
 from tests.support import REPO, Invoke, golden_repository
 
 CASE = "blue-green"

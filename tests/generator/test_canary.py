@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.canary import next_step
-from generator.errors import GitopsgenError
-from generator.spec import parse_spec
+from gitopsgen.errors import GitopsgenError
+from gitopsgen.promotion.canary import next_step
+from gitopsgen.spec.load import parse_spec
 from tests.generator.test_verify import Replay, replay, repo_for
 from tests.support import FROZEN, SPEC, Invoke
 from tests.verify_support import PROD_SERVING, git, isolate_git

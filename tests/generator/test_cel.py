@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.validate import celrules
-from generator.validate.celfuncs import BUILTIN, EXTENSIONS
-from generator.validate.celnames import escape, parse_field_path
-from generator.validate.crds import load_crd_dirs, prepare_document
-from generator.validate.documents import DocumentRef, SchemaSet, _crd_validator, check_document
-from generator.yamlsource import load_documents
+from gitopsgen.validate.cel import rules as celrules
+from gitopsgen.validate.cel.functions import BUILTIN, EXTENSIONS
+from gitopsgen.validate.cel.names import escape, parse_field_path
+from gitopsgen.validate.crds import load_crd_dirs, prepare_document
+from gitopsgen.validate.documents import DocumentRef, SchemaSet, _crd_validator, check_document
+from gitopsgen.yamlsource import load_documents
 from tests.support import Invoke
 
 EXAMPLES = Path(__file__).parent / "examples"

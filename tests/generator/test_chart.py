@@ -10,9 +10,9 @@ import helm_python as helm
 import pytest
 import yaml
 
-from generator.render.values import WHITELIST_ANNOTATION, app_environment
-from generator.spec import parse_spec
-from generator.validate.kube import DEFAULT_KUBE_VERSION, kube_validator
+from gitopsgen.render.values import WHITELIST_ANNOTATION, app_environment
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.validate.kube import DEFAULT_KUBE_VERSION, kube_validator
 from tests.support import FROZEN, FROZEN_SPEC_TEXT, REPO, SPEC
 
 CHART = REPO / "apps/fastapi/chart"

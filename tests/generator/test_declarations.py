@@ -12,8 +12,10 @@ import helm_python as helm
 import pytest
 import yaml
 
-from generator.errors import RenderError
-from generator.render import (
+from gitopsgen.errors import RenderError
+from gitopsgen.render.output import Output
+from gitopsgen.render.registry import (
+    CATALOG,
     OUTPUT_DIRS,
     RENDERERS,
     Renderer,
@@ -22,10 +24,9 @@ from generator.render import (
     output_of,
     render_all,
 )
-from generator.render.output import Output
-from generator.spec import parse_spec
-from generator.validate.documents import OWN_SCHEMA_FILES
-from generator.validate.fetch import PINNED
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.validate.crd_fetch import PINNED
+from gitopsgen.validate.documents import OWN_SCHEMA_FILES
 from tests.support import REPO
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -42,7 +43,7 @@ def golden_spec(case: str = "three-envs") -> Any:
 def test_every_rendered_path_lies_in_its_renderers_declared_folder() -> None:
     spec = golden_spec()
     for renderer in RENDERERS:
-        for path in renderer.render(spec):
+        for path in renderer.render(spec, CATALOG):
             assert renderer.output.holds(path), (renderer.render.__name__, path)
             assert output_of(path) is not None
             assert output_of(path).folder == renderer.output.folder  # type: ignore[union-attr]
@@ -52,11 +53,11 @@ def test_every_rendered_path_lies_in_its_renderers_declared_folder() -> None:
 def test_a_path_outside_the_declared_folder_fails_the_render(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def render_stray(_spec: Any) -> dict[str, str]:
+    def render_stray(_spec: Any, _catalog: Any) -> dict[str, str]:
         return {"elsewhere/stray.yaml": "a: 1\n"}
 
     stray = Renderer(render_stray, Output(folder="metallb", kubernetes_objects=True))
-    monkeypatch.setattr("generator.render.RENDERERS", (*RENDERERS, stray))
+    monkeypatch.setattr("gitopsgen.render.registry.RENDERERS", (*RENDERERS, stray))
     with pytest.raises(RenderError, match=r"elsewhere/stray.yaml is rendered outside metallb/"):
         render_all(golden_spec())
 
@@ -112,7 +113,7 @@ def test_what_the_chart_creates_is_declared_by_the_values_renderer() -> None:
             for d in yaml.safe_load_all(text)
             if d
         }
-    from generator.render import values as values_renderer
+    from gitopsgen.render import values as values_renderer
 
     assert created == {(k.api_version, k.kind) for k in values_renderer.OUTPUT.deploys}
 

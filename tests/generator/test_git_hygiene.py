@@ -201,7 +201,7 @@ def test_after_kill_9_the_next_command_restores_the_start(clone: Path) -> None:
 def test_a_killed_but_unreaped_gitopsgen_counts_as_gone() -> None:
     """After kill -9 the process lingers as a zombie until its parent reaps it; the journal's
     owner must not be taken for a live gitopsgen meanwhile."""
-    from generator.scratch import _alive
+    from gitopsgen.promotion.worktree import _alive
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

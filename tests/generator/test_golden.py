@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.render import render_all
-from generator.spec import parse_spec
+from gitopsgen.render.registry import render_all
+from gitopsgen.spec.load import parse_spec
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())

@@ -185,7 +185,7 @@ def test_a_value_holding_the_old_preview_marker_is_plain_data(repo: Path, run_cl
 
 
 def test_go_template_strings_stay_apart_whatever_they_print() -> None:
-    from generator.validate.preview import render_go_templates
+    from gitopsgen.validate.preview import render_go_templates
 
     templates = [["{{ .a }}", "b ", '{{ printf "@@gitopsgen-leaf-%d@@" 0 }}', ""], ["{{ .a }}"]]
     elements = [{"a": "@@gitopsgen-leaf-1@@"}, {"a": "plain"}]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.spec import merged_environments
+from gitopsgen.spec.load import merged_environments
 from tests.support import REPO, SPEC, Invoke, git
 
 THIS = "tests/generator/test_live_spec.py::test_live_spec_tests_pass_after_promotions_merge"

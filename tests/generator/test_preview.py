@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from generator.validate.preview import check_paths, preview_applicationset
+from gitopsgen.validate.preview import check_paths, preview_applicationset
 from tests.support import Invoke
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import WriteError
-from generator.render.jinja import HEADER_MARK
+from gitopsgen.errors import WriteError
+from gitopsgen.render.jinja import HEADER_MARK
 from tests.support import SPEC, Invoke, snapshot
 
 
@@ -98,8 +98,8 @@ def test_unwritable_target_leaves_every_file_as_it_was(tmp_repo: Path, run_cli: 
 def test_failure_while_swapping_in_rolls_back(
     tmp_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator.pipeline import render_repository
-    from generator.writer import apply_changes
+    from gitopsgen.sync.writer import apply_changes
+    from gitopsgen.validate.checked_render import render_repository
 
     spec = tmp_repo / SPEC
     spec.write_text(
@@ -158,7 +158,7 @@ def test_usage_error_exits_2(run_cli: Invoke) -> None:
 
 def test_console_script_and_module_entry_point(tmp_repo: Path) -> None:
     script = Path(sys.executable).parent / "gitopsgen"
-    for command in ([str(script)], [sys.executable, "-m", "generator"]):
+    for command in ([str(script)], [sys.executable, "-m", "gitopsgen"]):
         ok = subprocess.run(
             [*command, "render", "--check", "--root", str(tmp_repo)],
             capture_output=True,

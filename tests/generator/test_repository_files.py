@@ -87,7 +87,7 @@ def test_render_and_validate_need_no_extra(tmp_path: Path) -> None:
         f"        if name.split('.')[0] in {blocked!r}:\n"
         "            raise ImportError('extra needed: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "from generator.cli import main\n"
+        "from gitopsgen.cli import main\n"
         "sys.argv = ['gitopsgen', *sys.argv[1:]]\n"
         "main()\n"
     )
@@ -120,7 +120,7 @@ def github_paths_match(patterns: list[str], path: str) -> bool:
 
 PROMOTION_FILES = ["environments/environments.yaml", "apps/fastapi/values/prod.yaml"]
 TOOL_FILES = [
-    "generator/promote.py",
+    "generator/promotion/apply.py",
     "generator/templates/root-app.yaml.j2",
     "apps/fastapi/app/main.py",
     "apps/fastapi/chart/values.yaml",

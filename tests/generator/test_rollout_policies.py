@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from generator.findings import Finding
-from generator.spec import parse_spec
-from generator.validate.policies import POLICIES, check_spec_policies
+from gitopsgen.findings import Finding
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.validate.policies import check_spec_policies
+from gitopsgen.validate.policies.spec_checks import POLICIES
 from tests.support import REPO, SPEC
 
 BASE = (REPO / "tests/generator/golden/blue-green/spec.yaml").read_text()

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.validate import kube
-from generator.validate.crds import CrdSchema, load_crd_dirs
-from generator.validate.documents import OWN_SCHEMA_FILES, _crd_validator, _own_defs
-from generator.validate.policies import POLICIES
-from generator.validate.strictness import (
+from gitopsgen.validate import kube
+from gitopsgen.validate.crds import CrdSchema, load_crd_dirs
+from gitopsgen.validate.documents import OWN_SCHEMA_FILES, _crd_validator, _own_defs
+from gitopsgen.validate.policies.spec_checks import POLICIES
+from gitopsgen.validate.strictness import (
     DELIBERATE,
     OBJECT_META,
     SERVER_RULES,
@@ -79,11 +79,11 @@ def test_every_listed_difference_still_exists(all_points: list[Stricter]) -> Non
 
 
 def test_every_deliberate_difference_is_a_documented_policy(repo_root: Path) -> None:
-    readme = (repo_root / "README.md").read_text()
+    reference = (repo_root / "docs/validation.md").read_text()
     for key, deliberate in DELIBERATE.items():
         assert re.fullmatch(r"GG12\d", deliberate.policy), key
         assert deliberate.policy in POLICIES, key
-        assert f"`{deliberate.policy}`" in readme, key
+        assert f"`{deliberate.policy}`" in reference, key
         assert len(deliberate.reason) > 20, key
 
 
@@ -190,7 +190,7 @@ def _valid_documents() -> list[tuple[str, dict[str, Any]]]:
 def test_valid_example_is_accepted_by_its_crd(
     name: str, doc: dict[str, Any], crds: dict[tuple[str, str], CrdSchema]
 ) -> None:
-    from generator.validate.crds import prepare_document
+    from gitopsgen.validate.crds import prepare_document
 
     crd = crds.get((doc["apiVersion"], doc["kind"]))
     if crd is None:

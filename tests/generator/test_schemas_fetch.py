@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.validate.fetch import PINNED
+from gitopsgen.validate.crd_fetch import PINNED
 from tests.support import Invoke, local_http_server
 
 EXAMPLE = Path(__file__).parent / "examples/invalid/applicationset-wrong-type.yaml"

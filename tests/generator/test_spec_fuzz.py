@@ -12,10 +12,10 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from generator.errors import GitopsgenError, SpecError
-from generator.render import render_all
-from generator.spec import parse_spec
-from generator.validate.policies import check_spec_policies
+from gitopsgen.errors import GitopsgenError, SpecError
+from gitopsgen.render.registry import render_all
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.validate.policies import check_spec_policies
 from tests.support import FROZEN_SPEC_TEXT
 
 BASE = yaml.safe_load(FROZEN_SPEC_TEXT)

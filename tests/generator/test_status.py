@@ -359,7 +359,7 @@ def test_without_the_kubernetes_client_status_says_how_to_get_it(
     tmp_path: Path, frozen_root: Path
 ) -> None:
     # as after `make render`, which installs the tool without the status extra
-    code = "import sys; sys.modules['kubernetes'] = None; from generator.cli import main; main()"
+    code = "import sys; sys.modules['kubernetes'] = None; from gitopsgen.cli import main; main()"
     result = subprocess.run(
         [sys.executable, "-c", code, "status", "prod", "--root", str(frozen_root)],
         capture_output=True,

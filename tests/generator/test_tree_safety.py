@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.render.jinja import HEADER_MARK
+from gitopsgen.render.jinja import HEADER_MARK
 from tests.support import Invoke, snapshot
 
 SECRET = "s3cr3t-from-outside-the-repo"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from generator.validate.crds import load_crd_dirs, prepare_document, prune_nulls
-from generator.validate.documents import _crd_validator
+from gitopsgen.validate.crds import load_crd_dirs, prepare_document, prune_nulls
+from gitopsgen.validate.documents import _crd_validator
 from tests.support import SPEC, Invoke, snapshot
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -232,7 +232,7 @@ def test_fast_path_agrees_with_jsonschema(repo_root: Path) -> None:
     import helm_python as helm
     import yaml
 
-    from generator.validate.kube import DEFAULT_KUBE_VERSION, fast_kube_check, kube_validator
+    from gitopsgen.validate.kube import DEFAULT_KUBE_VERSION, fast_kube_check, kube_validator
 
     values = yaml.safe_load((repo_root / "apps/fastapi/values/prod.yaml").read_text())
     rendered = helm.Chart.load(repo_root / "apps/fastapi/chart").render(values, name="fastapi")

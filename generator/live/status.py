@@ -1,0 +1,365 @@
+"""Live status: what the cluster runs, compared with what Git says, through the Kubernetes API.
+
+Written for real clusters (kubeconfig and context, or in-cluster config). The tests drive the real
+`kubernetes` client against a local HTTP server answering with recorded API responses; no cluster
+runs on the machines this project is tested on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitopsgen.errors import ClusterUnreachable
+from gitopsgen.live.bluegreen import bluegreen_rows, read_bluegreen_objects
+from gitopsgen.live.gateway import gateway_rows, read_gateway_objects
+from gitopsgen.live.kubeconfig import kubeconfig_paths, require_kubeconfig_shape
+from gitopsgen.render.values import WHITELIST_ANNOTATION, app_environment
+from gitopsgen.spec.model import Environment, Spec
+
+WATCHED_ENV = ("DEFAULT_ALIAS", "ALIAS_SELECTION_MODE", "CANARY_PERCENT")
+
+
+@dataclass(frozen=True)
+class Check:
+    env: str
+    item: str
+    expected: str
+    live: str
+    ok: bool
+
+
+@dataclass
+class AppState:
+    name: str
+    sync: str
+    health: str
+    revision: str
+    message: str = ""
+
+    @property
+    def settled(self) -> bool:
+        return self.sync == "Synced" and self.health == "Healthy"
+
+
+@dataclass
+class EnvStatus:
+    env: str
+    apps: list[AppState] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def drifted(self) -> bool:
+        return any(not c.ok for c in self.checks)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An API client and where it points, so every error can say which cluster failed."""
+
+    api: Any
+    context: str
+    server: str
+
+    def describe(self) -> str:
+        return f"context {self.context!r} (server {self.server})"
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """API clients: Argo CD's cluster, and each environment's own (by kube context)."""
+
+    kubeconfig: Path | None
+    context: str | None
+    timeout: float
+
+    def client(self, context: str | None = None) -> Connection:
+        try:
+            from kubernetes import client, config  # slow to import: only status and wait need it
+        except ImportError:
+            raise ClusterUnreachable(
+                "this command needs the Kubernetes client: pip install 'gitopsgen[status]' "
+                "(make install does)"
+            ) from None
+
+        wanted = context or self.context
+        tried = kubeconfig_paths(self.kubeconfig)
+        if self.kubeconfig is not None and not self.kubeconfig.is_file():
+            raise ClusterUnreachable(f"no kubeconfig at {self.kubeconfig}")
+        for candidate in tried:
+            require_kubeconfig_shape(candidate)
+        settings = client.Configuration()
+        settings.retries = 0  # one attempt per call: --request-timeout is the whole wait
+        try:
+            if self.kubeconfig is None and not any(p.is_file() for p in tried):
+                try:
+                    config.load_incluster_config(client_configuration=settings)
+                except config.ConfigException:
+                    raise ClusterUnreachable(
+                        "no kubeconfig found (tried "
+                        + ", ".join(str(p) for p in tried)
+                        + ") and not running inside a cluster; pass --kubeconfig"
+                    ) from None
+                name = "in-cluster"
+            else:
+                path = str(self.kubeconfig) if self.kubeconfig else None
+                name = wanted or _current_context(config, path)
+                _require_context(config, path, name)
+                config.load_kube_config(
+                    config_file=path,
+                    context=name,
+                    client_configuration=settings,
+                    persist_config=False,
+                )
+        except config.ConfigException as exc:
+            raise ClusterUnreachable(f"no usable kubeconfig: {exc}") from exc
+        except OSError as exc:
+            raise ClusterUnreachable(f"cannot read the kubeconfig: {exc}") from exc
+        return Connection(client.ApiClient(settings), name, settings.host)
+
+
+def _current_context(config: Any, path: str | None) -> str:
+    _, active = config.list_kube_config_contexts(config_file=path)
+    return str((active or {}).get("name", ""))
+
+
+def _require_context(config: Any, path: str | None, name: str) -> None:
+    contexts, _ = config.list_kube_config_contexts(config_file=path)
+    names = [str(c.get("name")) for c in contexts or []]
+    if name not in names:
+        raise ClusterUnreachable(
+            f"context {name!r} not found in the kubeconfig; it has: {', '.join(names) or 'none'}"
+        )
+
+
+def _call(func: Callable[..., Any], timeout: float, *args: Any, **kwargs: Any) -> Any:
+    """One API call; None for 404; ClusterUnreachable with the reason for the rest."""
+    # slow to import: only status and wait need the Kubernetes client
+    from kubernetes.client.exceptions import ApiException  # the client's (see above)
+    from urllib3.exceptions import HTTPError as Urllib3Error  # with the Kubernetes client
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError  # with the Kubernetes client
+
+    try:
+        return func(*args, _request_timeout=timeout, **kwargs)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        if exc.status in (401, 403):
+            raise ClusterUnreachable(
+                f"unauthorised ({exc.status} {exc.reason}): check the "
+                "credentials of the kube context"
+            ) from exc
+        raise ClusterUnreachable(f"the API server answered {exc.status} {exc.reason}") from exc
+    except ReadTimeoutError as exc:
+        raise ClusterUnreachable(f"timeout: no answer within {timeout:g}s") from exc
+    except MaxRetryError as exc:
+        reason = exc.reason
+        if isinstance(reason, ReadTimeoutError):
+            raise ClusterUnreachable(f"timeout: no answer within {timeout:g}s") from exc
+        raise ClusterUnreachable(f"connection refused or unreachable: {reason}") from exc
+    except (Urllib3Error, OSError) as exc:
+        raise ClusterUnreachable(f"cannot reach the API server: {exc}") from exc
+
+
+def read_application(api: Any, namespace: str, name: str, timeout: float) -> AppState | None:
+    from kubernetes import client  # slow to import: only status and wait need it
+
+    obj = _call(
+        client.CustomObjectsApi(api).get_namespaced_custom_object,
+        timeout,
+        "argoproj.io",
+        "v1alpha1",
+        namespace,
+        "applications",
+        name,
+    )
+    if obj is None:
+        return None
+    status = obj.get("status") or {}
+    sync = status.get("sync") or {}
+    health = status.get("health") or {}
+    operation = (status.get("operationState") or {}).get("message", "")
+    return AppState(
+        name,
+        sync.get("status", "Unknown"),
+        health.get("status", "Unknown"),
+        str(sync.get("revision", "")),
+        health.get("message") or operation,
+    )
+
+
+def _release_object(
+    list_namespaced: Callable[..., Any], release: str, env: Environment, timeout: float
+) -> Any:
+    """The first object of the release in the environment's namespace (found by its label).
+    The release is named after `app.name`, as the ApplicationSet's `releaseName` is."""
+    found = _call(
+        list_namespaced,
+        timeout,
+        env.namespace,
+        label_selector=f"app.kubernetes.io/instance={release}",
+    )
+    return found.items[0] if found is not None and found.items else None
+
+
+def _pool(api: Any, env: Environment, timeout: float) -> Any:
+    from kubernetes import client  # slow to import: only status and wait need it
+
+    return _call(
+        client.CustomObjectsApi(api).get_namespaced_custom_object,
+        timeout,
+        "metallb.io",
+        "v1beta1",
+        env.metallb.namespace,
+        "ipaddresspools",
+        env.metallb.pool,
+    )
+
+
+def _check(env: str, item: str, expected: str, live: str | None) -> Check:
+    shown = "(missing)" if live is None else live
+    return Check(env, item, expected, shown, live == expected)
+
+
+def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) -> list[Check]:
+    """The live Deployment, Ingress and pool against what the spec renders (pure)."""
+    if env.rollout.blue_green:  # the colours' Deployments are checked on their own
+        return edge_checks(env, ingress, pool)
+    checks = []
+    container = deployment.spec.template.spec.containers[0] if deployment is not None else None
+    checks.append(
+        _check(
+            env.name,
+            "image",
+            env.image.reference,
+            container.image if container is not None else None,
+        )
+    )
+    ready = None if deployment is None else str(deployment.status.ready_replicas or 0)
+    checks.append(_check(env.name, "ready replicas", str(env.replicas), ready))
+    live_env = {e.name: e.value for e in (container.env or [])} if container is not None else {}
+    expected_env = app_environment(env)
+    for name in WATCHED_ENV:
+        live = live_env.get(name) if container is not None else None
+        checks.append(_check(env.name, f"env {name}", expected_env[name], live))
+    return checks + edge_checks(env, ingress, pool)
+
+
+def edge_checks(env: Environment, ingress: Any, pool: Any) -> list[Check]:
+    """The Ingress allow-list and the MetalLB pool against what the spec renders (pure)."""
+    checks = []
+    if env.ingress.enabled and not env.ingress.uses_gateway_api:
+        annotations = (ingress.metadata.annotations or {}) if ingress is not None else None
+        live_list = annotations.get(WHITELIST_ANNOTATION) if annotations is not None else None
+        checks.append(
+            _check(env.name, "ingress allow-list", ",".join(env.ingress.whitelist), live_list)
+        )
+    addresses = ",".join((pool.get("spec") or {}).get("addresses") or []) if pool else None
+    checks.append(
+        _check(env.name, f"pool {env.metallb.pool}", ",".join(env.metallb.addresses), addresses)
+    )
+    return checks
+
+
+def app_names(spec: Spec, env: Environment) -> list[str]:
+    """The Applications the ApplicationSets create for the environment (`<app.name>-<env>`)."""
+    return [f"{spec.app_name}-{env.name}", f"metallb-{env.name}"]
+
+
+def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvStatus:
+    argo = clusters.client()
+    result = EnvStatus(env.name)
+    with _naming(env, argo):
+        for name in app_names(spec, env):
+            app = read_application(argo.api, spec.argocd_namespace, name, clusters.timeout)
+            if app is None:
+                result.checks.append(_check(env.name, f"{name} sync", "Synced", None))
+                continue
+            result.apps.append(app)
+            result.checks.append(_check(env.name, f"{name} sync", "Synced", app.sync))
+            result.checks.append(_check(env.name, f"{name} health", "Healthy", app.health))
+    from kubernetes import client  # slow to import: only status and wait need it
+
+    workload = clusters.client(env.cluster.kube_context) if env.cluster.kube_context else argo
+    with _naming(env, workload):
+        api, timeout = workload.api, clusters.timeout
+        release = spec.app_name
+        deployment = None
+        if env.rollout.blue_green:  # two Deployments: each colour is compared on its own
+            result.checks.extend(_bluegreen_checks(api, env, timeout, release))
+        else:
+            list_deployments = client.AppsV1Api(api).list_namespaced_deployment
+            deployment = _release_object(list_deployments, release, env, timeout)
+        ingress = None
+        if not env.ingress.uses_gateway_api:
+            ingress_api = client.NetworkingV1Api(api)
+            ingress = _release_object(ingress_api.list_namespaced_ingress, release, env, timeout)
+        result.checks.extend(workload_checks(env, deployment, ingress, _pool(api, env, timeout)))
+        if env.ingress.enabled and env.ingress.uses_gateway_api:
+            result.checks.extend(_gateway_checks(api, env, timeout, release))
+    return result
+
+
+def _bluegreen_checks(api: Any, env: Environment, timeout: float, release: str) -> list[Check]:
+    selector = f"app.kubernetes.io/instance={release}"
+    live = read_bluegreen_objects(api, env, timeout, selector, _call)
+    return [_check(env.name, *row) for row in bluegreen_rows(env, *live)]
+
+
+def _gateway_checks(api: Any, env: Environment, timeout: float, release: str) -> list[Check]:
+    """The HTTPRoute and the provider's allow-list object against what the spec renders."""
+
+    live = read_gateway_objects(api, env, timeout, f"app.kubernetes.io/instance={release}", _call)
+    return [_check(env.name, *row) for row in gateway_rows(env, live, release)]
+
+
+@contextmanager
+def _naming(env: Environment, connection: Connection) -> Iterator[None]:
+    """Say which environment and cluster an unreachable-cluster error is about."""
+    try:
+        yield
+    except ClusterUnreachable as exc:
+        raise ClusterUnreachable(f"{env.name}: {connection.describe()}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    reached: bool
+    apps: list[AppState]
+    reason: str
+
+
+def wait_for(
+    spec: Spec,
+    env: Environment,
+    clusters: Clusters,
+    revision: str,
+    timeout: float,
+    interval: float,
+    progress: Callable[[list[AppState]], None],
+) -> WaitResult:
+    """Poll until the environment's Applications are Synced and Healthy at `revision`."""
+    argo = clusters.client()
+    deadline = time.monotonic() + timeout
+    apps: list[AppState] = []
+    while True:
+        with _naming(env, argo):
+            read = [
+                read_application(argo.api, spec.argocd_namespace, n, clusters.timeout)
+                for n in app_names(spec, env)
+            ]
+        apps = [a for a in read if a is not None]
+        progress(apps)
+        if any(a.health == "Degraded" for a in apps):
+            return WaitResult(False, apps, "an Application is Degraded")
+        if len(apps) == len(app_names(spec, env)) and all(
+            a.settled and a.revision.startswith(revision) for a in apps
+        ):
+            return WaitResult(True, apps, "Synced and Healthy")
+        if time.monotonic() >= deadline:
+            return WaitResult(False, apps, f"timed out after {timeout:g}s")
+        time.sleep(interval)

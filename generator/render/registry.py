@@ -1,0 +1,77 @@
+"""The registry of rendered artefacts: adding one is a module (its render function and its
+`Output` declaration) and a line here; everything else reads the declarations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import yaml
+
+from gitopsgen.errors import RenderError
+from gitopsgen.render import applicationsets, bootstrap, metallb, project, values
+from gitopsgen.render.output import Catalog, Kind, Output
+from gitopsgen.spec.model import Spec
+from gitopsgen.yamlsource import FastLoader
+
+RenderFunction = Callable[[Spec, Catalog], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Renderer:
+    render: RenderFunction
+    output: Output
+
+
+RENDERERS: tuple[Renderer, ...] = (
+    Renderer(applicationsets.render_applicationsets, applicationsets.OUTPUT),
+    Renderer(project.render_project, project.OUTPUT),
+    Renderer(bootstrap.render_bootstrap, bootstrap.OUTPUT),
+    Renderer(values.render_values, values.OUTPUT),
+    Renderer(metallb.render_metallb, metallb.OUTPUT),
+)
+
+CATALOG = Catalog(tuple(r.output for r in RENDERERS))
+# Where generated files live: render may write, and delete a stale generated file, only below these.
+OUTPUT_DIRS = CATALOG.folders
+
+
+def declared_kinds(folder: str | None = None) -> tuple[Kind, ...]:
+    """The kinds the renderers emit (into `folder` only, when given), in registry order."""
+    return CATALOG.kinds(folder)
+
+
+def deployed_kinds() -> tuple[Kind, ...]:
+    """The AppProject's allowed namespaced kinds (see Catalog.deployed_kinds)."""
+    return CATALOG.deployed_kinds()
+
+
+def output_of(path: str) -> Output | None:
+    """The declaration of the renderer whose folder holds `path` (None outside every folder)."""
+    return CATALOG.output_of(path)
+
+
+def render_all(spec: Spec, renderers: tuple[Renderer, ...] | None = None) -> dict[str, str]:
+    """Every rendered file, path -> text, sorted by path; each one parsed back as YAML."""
+    chosen = RENDERERS if renderers is None else renderers
+    catalog = Catalog(tuple(r.output for r in chosen))
+    files: dict[str, str] = {}
+    for renderer in chosen:
+        for path, text in renderer.render(spec, catalog).items():
+            if not renderer.output.holds(path):
+                raise RenderError(
+                    f"{path} is rendered outside {renderer.output.folder}/, "
+                    f"the folder {renderer.render.__name__} declares"
+                )
+            if path in files:
+                raise RenderError(f"{path} is rendered twice")
+            _check_yaml(path, text)
+            files[path] = text
+    return dict(sorted(files.items()))
+
+
+def _check_yaml(path: str, text: str) -> None:
+    try:
+        list(yaml.compose_all(text, Loader=FastLoader))  # syntax only; the validator builds data
+    except yaml.YAMLError as exc:
+        raise RenderError(f"{path}: rendered text is not valid YAML: {exc}") from exc

@@ -1,0 +1,1 @@
+"""The CEL rules of CRDs (x-kubernetes-validations), evaluated as the API server does."""
