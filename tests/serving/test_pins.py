@@ -1,10 +1,11 @@
-"""Versions pinned in Git (the chart's model.versions) against a real MLflow server: the app
-serves the pins, keeps them when the registry's alias moves, on the poll and on reload, and says
+"""Versions pinned in Git (the spec's model.versions, MODEL_VERSION_A/B in the chart's env)
+against a real MLflow server: the app serves the pins, keeps them when the registry's alias moves, on the poll and on reload, and says
 where the registry points (/models, model_pin_drift). A pin the registry does not have leaves
 the app degraded, serving the other alias."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.serving.conftest import PinnedApp, Registry
 
@@ -63,16 +63,17 @@ def settings_from_chart(
     poll: float,
     default_alias: str = "B",
 ) -> Settings:
-    """The settings the pod gets: the chart rendered for real with `model.versions`, its
+    """The settings the pod gets: the chart rendered for real with the pins in its values, its
     container's environment read by the app's own loader (the Secret's token added, and a poll
     faster than the chart's whole seconds allow)."""
+    pins = {f"MODEL_VERSION_{alias}": version for alias, version in versions.items()}
     values = {
-        "model": {"versions": versions},
         "env": {
             "MLFLOW_TRACKING_URI": registry.url,
             "MODEL_NAME": name,
             "DEFAULT_ALIAS": default_alias,
             "LOG_DIR": str(tmp_path / "logs"),
+            **pins,  # as gitopsgen renders the spec's model.versions
         },
     }
     env = rendered_env(values)
@@ -94,16 +95,30 @@ def served_version(client: TestClient, alias: str) -> str:
     return version
 
 
-def readme_block(marker: str) -> str:
-    """The fenced block of apps/fastapi/README.md under `<!-- marker -->`."""
-    text = README.read_text()
-    block = text[text.index(f"<!-- {marker} -->") :].split("```", 1)[1].split("\n", 1)[1]
-    return block.split("```", 1)[0]
+def readme_after(marker: str) -> list[str]:
+    """The lines of apps/fastapi/README.md from the one holding `<!-- marker`."""
+    lines = README.read_text().splitlines()
+    return lines[next(i for i, line in enumerate(lines) if f"<!-- {marker}" in line) :]
 
 
-def readme_example() -> Any:
-    """The /models `versions` example of the README."""
-    return json.loads(readme_block("pins-example"))
+def readme_example() -> dict[str, dict[str, Any]]:
+    """The README's table of the /models `versions` answer, back as the JSON it shows."""
+    rows = list(
+        itertools.takewhile(lambda ln: ln.startswith("|"), readme_after("pins-versions")[1:])
+    )
+    header = [cell.strip(" `") for cell in rows[0].strip("|").split("|")]
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows[2:]:
+        alias, *cells = [cell.strip(" `") for cell in row.strip("|").split("|")]
+        table[alias] = {
+            name: json.loads(cell) for name, cell in zip(header[1:], cells, strict=True)
+        }
+    return table
+
+
+def readme_alert_expr() -> str:
+    line = readme_after("pins-alert")[0]
+    return line.split("-->`expr: ", 1)[1].split("`", 1)[0]
 
 
 def versions(client: TestClient) -> dict[str, dict[str, Any]]:
@@ -114,7 +129,7 @@ def versions(client: TestClient) -> dict[str, dict[str, Any]]:
 def test_a_pinned_alias_serves_its_pin_whatever_the_registry_alias_says(
     mlflow_registry: Registry, tmp_path: Path
 ) -> None:
-    name = "pinned_model"
+    name = "app_pinned_model"  # test_drift.py has pinned_model
     three_versions(mlflow_registry, name)
     # B pinned to v3 while the registry's B points to v2; A is not pinned
     settings = settings_from_chart(mlflow_registry, tmp_path, name, {"B": "3"}, poll=0.2)
@@ -256,7 +271,7 @@ def test_the_readme_alert_fires_in_a_real_prometheus_on_a_drifting_pin(
     binary, reason = ensure_prometheus()
     if binary is None:
         pytest.skip(f"no Prometheus server: {reason}")
-    rules = yaml.safe_load(readme_block("pins-alert"))
+    rules = [{"alert": "ModelPinDrift", "expr": readme_alert_expr(), "for": "15m"}]
     prometheus = start_prometheus(
         binary, tmp_path / "prometheus", {"app": pinned_app.port}, rules=rules
     )

@@ -1,7 +1,7 @@
 """The retraining DAG run end to end by a real Airflow 3 (`airflow dags test`, its own cached
 virtualenv, sqlite metadata), against the real MLflow server of the suite, a real serving app
 over HTTP (an environment that follows the registry's alias) and a real git origin (one that
-pins versions in Git, through `python -m generator set`)."""
+pins versions in Git, through `python -m gitopsgen set`)."""
 
 from __future__ import annotations
 
@@ -69,14 +69,14 @@ def git_env(root: Path) -> dict[str, str]:
 
 def gitopsgen() -> list[str]:
     """This checkout's gitopsgen (not the one installed in the venv, which may be main's)."""
-    return ["env", f"PYTHONPATH={REPO}", sys.executable, "-m", "generator"]
+    return ["env", f"PYTHONPATH={REPO}", sys.executable, "-m", "gitopsgen"]
 
 
 def spec_accepts_pins(root: Path, env: dict[str, str]) -> bool:
     """A dry attempt in a throwaway clone: does `gitopsgen set` take model.versions yet?"""
     probe = git_repository(frozen_repository(root / "probe"), bare_origin(root / "probe.git"))
     done = subprocess.run(
-        [*gitopsgen(), "set", PINNED_ENV, 'model.versions.B="1"', "--root", str(probe)],
+        [*gitopsgen(), "set", PINNED_ENV, "model.versions.B=1", "--root", str(probe)],
         cwd=probe,
         capture_output=True,
         text=True,
@@ -214,7 +214,7 @@ def test_the_dag_asks_gitopsgen_to_pin_the_version_in_the_pinned_environment(
         [
             "set",
             PINNED_ENV,
-            f'model.versions.B="{pipeline_run.version}"',
+            f"model.versions.B={pipeline_run.version}",
             "--push",
             "--root",
             str(pipeline_run.clone),

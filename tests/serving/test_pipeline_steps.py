@@ -44,22 +44,22 @@ def test_a_wrong_or_missing_token_is_reported_never_printed(pinned_app: PinnedAp
 
 def test_the_pin_command_is_one_gitopsgen_set() -> None:
     command = retraining.pin_command(
-        ["python", "-m", "generator"], "prod", "B", "7", "/repo", push=True, open_pr=True
+        ["python", "-m", "gitopsgen"], "prod", "B", "7", "/repo", push=True, open_pr=True
     )
     assert command == [
         "python",
         "-m",
-        "generator",
+        "gitopsgen",
         "set",
         "prod",
-        'model.versions.B="7"',  # a string, not the number YAML would read
+        "model.versions.B=7",
         "--push",
         "--open-pr",
         "--root",
         "/repo",
     ]
     plain = retraining.pin_command(["gitopsgen"], "dev", "A", "3", "/r", push=False, open_pr=False)
-    assert plain == ["gitopsgen", "set", "dev", 'model.versions.A="3"', "--root", "/r"]
+    assert plain == ["gitopsgen", "set", "dev", "model.versions.A=3", "--root", "/r"]
     with pytest.raises(retraining.PipelineError, match="alias 'C' is not one of A, B"):
         retraining.pin_command(["gitopsgen"], "dev", "C", "3", "/r", push=True, open_pr=False)
     with pytest.raises(retraining.PipelineError, match="'3\\\\n' is not a model version"):

@@ -88,29 +88,49 @@ def rendered_envs(values: dict[str, Any]) -> dict[str, dict[str, str]]:
     }
 
 
+def generator_values(versions_in_defaults: str, versions_in_prod: str) -> dict[str, Any]:
+    """The Helm values gitopsgen renders for prod from the frozen spec with these pins (the
+    spec's `model.versions`, in defaults and in prod), as Argo CD would layer them."""
+    from gitopsgen.render.registry import render_all
+    from gitopsgen.spec.load import parse_spec
+    from tests.support import FROZEN_SPEC_TEXT
+
+    defaults, prod = "  model: {name: best_model}\n", "    namespace: fastapi-prod\n"
+    assert defaults in FROZEN_SPEC_TEXT and prod in FROZEN_SPEC_TEXT
+    text = FROZEN_SPEC_TEXT.replace(
+        defaults, f"  model: {{name: best_model, versions: {versions_in_defaults}}}\n"
+    ).replace(prod, f"{prod}    model: {{versions: {versions_in_prod}}}\n")
+    spec, _ = parse_spec(text, "environments.yaml")
+    values: dict[str, Any] = yaml.safe_load(render_all(spec)["apps/fastapi/values/prod.yaml"])
+    return values
+
+
 @pytest.mark.parametrize("strategy", ["single", "blueGreen"])
-def test_model_versions_in_values_reach_every_container_as_pins(strategy: str) -> None:
-    values = {"model": {"versions": {"B": "9"}}, "rollout": {"strategy": strategy}}
+def test_pins_in_the_spec_reach_every_container_through_the_real_render(strategy: str) -> None:
+    """spec model.versions -> gitopsgen's values -> Helm -> each Deployment's environment ->
+    the app's settings: the whole path a pin takes, with the real renderer at every step."""
+    values = generator_values('{A: "7"}', '{B: "9"}')
+    values["rollout"] = {"strategy": strategy}
     envs = rendered_envs(values)
     assert len(envs) == (2 if strategy == "blueGreen" else 1)
     for env in envs.values():
-        assert (env["MODEL_VERSION_A"], env["MODEL_VERSION_B"]) == ("", "9")
-        assert load_settings(env).pins() == {"B": "9"}
-    both = rendered_env({"model": {"versions": {"A": "7", "B": "12"}}})
-    assert load_settings(both).pins() == {"A": "7", "B": "12"}
+        assert (env["MODEL_VERSION_A"], env["MODEL_VERSION_B"]) == ("7", "9")
+        assert load_settings(env).pins() == {"A": "7", "B": "9"}
+    only_a = rendered_env(generator_values('{A: "12"}', "{}"))
+    assert (only_a["MODEL_VERSION_A"], only_a["MODEL_VERSION_B"]) == ("12", "")
+    assert load_settings(only_a).pins() == {"A": "12"}  # B follows the registry
     assert load_settings(rendered_env({})).pins() == {}  # the chart's default: nothing pinned
 
 
 @pytest.mark.parametrize(
-    ("values", "words"),
+    ("value", "words"),
     [
-        ({"model": {"versions": {"B": 9}}}, "at '/model/versions/B': got number, want string"),
-        ({"model": {"versions": {"B": "07"}}}, "at '/model/versions/B': '07' does not match"),
-        ({"model": {"versions": {"B": ""}}}, "at '/model/versions/B': '' does not match"),
-        ({"model": {"versions": {"C": "1"}}}, "at '/model/versions': additional properties 'C'"),
-        ({"env": {"MODEL_VERSION_A": "3"}}, "at '/env/MODEL_VERSION_A': 'not' failed"),
+        (9, "at '/env/MODEL_VERSION_B': got number, want string"),
+        ("07", "at '/env/MODEL_VERSION_B': '07' does not match"),
+        ("v7", "at '/env/MODEL_VERSION_B': 'v7' does not match"),
+        ("0", "at '/env/MODEL_VERSION_B': '0' does not match"),
     ],
 )
-def test_a_bad_pin_in_values_is_refused_by_the_chart(values: dict[str, Any], words: str) -> None:
+def test_a_bad_pin_in_values_is_refused_by_the_chart(value: object, words: str) -> None:
     with pytest.raises(helm.errors.HelmValuesError, match=re.escape(words)):
-        rendered_env(values)
+        rendered_env({"env": {"MODEL_VERSION_B": value}})

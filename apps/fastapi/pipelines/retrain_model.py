@@ -6,7 +6,7 @@
 Configured per run by its Params (a run's conf overrides them), their defaults read from the
 environment of the DAG processor: MLFLOW_TRACKING_URI, MODEL_NAME, RETRAIN_ALIAS,
 RETRAIN_PIN_ENVIRONMENTS and RETRAIN_RELOAD_URLS (comma-separated), GITOPSGEN_COMMAND (the
-executable, split like a shell would: `gitopsgen`, or `python -m generator`), GITOPS_REPO_DIR
+executable, split like a shell would: `gitopsgen`, or `python -m gitopsgen`), GITOPS_REPO_DIR
 (a checkout of the GitOps repository whose `origin` gitopsgen pushes to) and GITOPSGEN_OPEN_PR
 (`true`: also open the pull request with the GitHub CLI). The reload token is the Airflow
 Variable `serving_reload_token` (a secrets backend, or AIRFLOW_VAR_SERVING_RELOAD_TOKEN), never

@@ -3,7 +3,7 @@ through gitopsgen, reload unpinned apps. `retrain_model.py` (the DAG) wires them
 is a plain function, so it runs (and is tested) outside Airflow too.
 
 Git is the record of what serves: an environment that pins model versions gets a pull request
-(`gitopsgen set <env> 'model.versions.<alias>="<version>"' --push`), never a reload; an environment
+(`gitopsgen set <env> model.versions.<alias>=<version> --push`), never a reload; an environment
 that follows the registry's alias is told to reload once the alias points to the new version.
 """
 
@@ -151,9 +151,7 @@ def pin_command(
         raise PipelineError("gitopsgen_command is empty: give the gitopsgen executable")
     if not (version.isascii() and version.isdigit()):
         raise PipelineError(f"{version!r} is not a model version")
-    # the value quoted as YAML: `set` reads 9 as a number, and a pin is a string, as MLflow's are
-    pinned = f'model.versions.{check_alias(alias)}="{version}"'
-    command = [*gitopsgen, "set", environment, pinned]
+    command = [*gitopsgen, "set", environment, f"model.versions.{check_alias(alias)}={version}"]
     command += ["--push"] if push else []
     command += ["--open-pr"] if open_pr else []
     return [*command, "--root", repo_dir]
