@@ -15,6 +15,12 @@ import pytest
 
 from tests.support import local_http_server
 
+# MLflow's telemetry client sets and unsets a variable of os.environ from its own thread when it
+# gives up on its (unreachable) endpoint; a request iterating os.environ for proxies meanwhile
+# raises KeyError '_MLFLOW_TELEMETRY_SESSION_ID'. The tests reach nothing but 127.0.0.1 anyway.
+# Set before mlflow is imported; the servers and apps started here inherit it.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 
 @dataclass
 class Registry:

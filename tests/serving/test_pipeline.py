@@ -34,15 +34,16 @@ NAME = "retrained_model"
 TOKEN = "pipeline-reload-token"
 PINNED_ENV = "prod"
 NEEDS_SCHEMA = "needs model.versions in the spec schema (gitopsgen set refuses it with GG003)"
-# Records its arguments, then runs the rest of its command line (the real gitopsgen) if any.
+# Records the arguments the DAG gave, then runs the real gitopsgen with them when a command is
+# saved beside it (real-command.json: the spec accepts model.versions).
 RECORDER = """\
-import json, subprocess, sys
-record, rest = sys.argv[1], sys.argv[2:]
-split = rest.index("--") if "--" in rest else len(rest)
-command, arguments = rest[split + 1 :], rest[:split]
-with open(record, "a") as out:
-    out.write(json.dumps(arguments) + "\\n")
-sys.exit(subprocess.run(command + arguments).returncode if command else 0)
+import json, pathlib, subprocess, sys
+here = pathlib.Path(__file__).parent
+with open(here / "recorded.jsonl", "a") as out:
+    out.write(json.dumps(sys.argv[1:]) + "\\n")
+real = here / "real-command.json"
+if real.exists():
+    sys.exit(subprocess.run(json.loads(real.read_text()) + sys.argv[1:]).returncode)
 """
 
 
@@ -134,9 +135,9 @@ def run_pipeline(
     recorder = root / "recorder.py"
     recorder.write_text(RECORDER)
     record = root / "recorded.jsonl"
-    command = [sys.executable, str(recorder), str(record)]
+    command = [sys.executable, str(recorder)]
     if accepted:
-        command += ["--", *gitopsgen()]
+        (root / "real-command.json").write_text(json.dumps(gitopsgen()))
     conf = {
         "tracking_uri": registry.url,
         "model_name": NAME,
@@ -230,9 +231,10 @@ def test_the_pinning_branch_reaches_origin_with_the_version(pipeline_run: Pipeli
     pinned = [b for b in branches if b != "main"]
     assert len(pinned) == 1, branches
     changed = git(origin, "diff", "--name-only", f"main...{pinned[0]}").split()
-    assert "environments/environments.yaml" in changed
-    values = yaml.safe_load(git(origin, "show", f"{pinned[0]}:apps/fastapi/values/prod.yaml"))
-    assert values["model"]["versions"]["B"] == pipeline_run.version
+    assert changed == ["apps/fastapi/values/prod.yaml", "environments/environments.yaml"]
     spec_diff = git(origin, "diff", f"main...{pinned[0]}", "--", "environments/environments.yaml")
-    added = [ln for ln in spec_diff.splitlines() if ln.startswith("+") and "+++" not in ln]
-    assert any(pipeline_run.version in line for line in added), spec_diff
+    lines = [ln for ln in spec_diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
+    assert lines == [f"+    model: {{versions: {{B: '{pipeline_run.version}'}}}}"], spec_diff
+    # the values the chart reads in prod: the pin the serving app loads (MODEL_VERSION_B)
+    values = yaml.safe_load(git(origin, "show", f"{pinned[0]}:apps/fastapi/values/prod.yaml"))
+    assert values["env"]["MODEL_VERSION_B"] == pipeline_run.version

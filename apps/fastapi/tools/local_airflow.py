@@ -115,8 +115,9 @@ def airflow_environ(
     home: Path, extra: Mapping[str, str] | None = None, dags: Path = PIPELINES
 ) -> dict[str, str]:
     """Only what Airflow needs: its home (sqlite metadata there), the DAG folder, no examples;
-    nothing of the caller's environment beyond PATH, HOME and the locale."""
-    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
+    nothing of the caller's environment beyond PATH, HOME, the locale and telemetry opt-outs."""
+    kept = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK")
+    base = {k: v for k, v in os.environ.items() if k in kept}
     return {
         **base,
         "AIRFLOW_HOME": str(home),
