@@ -104,8 +104,9 @@ class Settings(BaseSettings):
     request_log_sample: Annotated[int, Field(alias="REQUEST_LOG_SAMPLE", ge=1, le=1_000_000)] = (
         DEFAULT_REQUEST_LOG_SAMPLE
     )
-    # Pins (the chart's model.versions): a pinned alias serves exactly models:/<name>/<version>
-    # and never follows the registry's alias; empty = follow the alias (app/pins.py)
+    # Pins (the spec's model.versions, rendered into the values' env): a pinned alias serves
+    # exactly models:/<name>/<version> and never follows the registry's alias; empty = follow
+    # the alias (app/pins.py)
     model_version_a: Annotated[
         str, Field(alias="MODEL_VERSION_A"), AfterValidator(_model_version)
     ] = ""

@@ -1,7 +1,7 @@
 """Pinned model versions against what the registry says: the pure part of /models and of the
 model_pin_drift metric.
 
-Git pins a version per alias (the chart's `model.versions`, the settings' MODEL_VERSION_A/B);
+Git pins a version per alias (the spec's `model.versions`, the settings' MODEL_VERSION_A/B);
 the registry's alias may point elsewhere (someone moved it, or a retraining run did and its
 pinning pull request is not merged yet). Both are shown side by side, never reconciled here:
 `gitopsgen drift` decides which side leads."""
