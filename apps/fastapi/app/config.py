@@ -51,6 +51,14 @@ def _tracking_uri(value: str) -> str:
     return value
 
 
+def _model_version(value: str) -> str:
+    # MLflow numbers a registered model's versions 1, 2, ...; the string form is what its API
+    # takes and answers, so a pin stays a string (no "07", no "+7", no "7.0")
+    if value and not (value.isascii() and value.isdigit() and value[0] != "0" and len(value) < 19):
+        raise ValueError("is not a model version (a positive integer, e.g. '7')")
+    return value
+
+
 def _webhook(value: str) -> str:
     if value and urlparse(value).scheme not in ("http", "https"):
         raise ValueError("is not an http(s) URL")
@@ -139,6 +147,21 @@ class Settings(BaseSettings):
                 "refused with 503; raise MAX_CONCURRENT_BODY_BYTES or lower MAX_BODY_BYTES"
             )
         return self
+
+    # Pins (the spec's model.versions, rendered into the values' env): a pinned alias serves
+    # exactly models:/<name>/<version> and never follows the registry's alias; empty = follow
+    # the alias (app/pins.py)
+    model_version_a: Annotated[
+        str, Field(alias="MODEL_VERSION_A"), AfterValidator(_model_version)
+    ] = ""
+    model_version_b: Annotated[
+        str, Field(alias="MODEL_VERSION_B"), AfterValidator(_model_version)
+    ] = ""
+
+    def pins(self) -> dict[str, str]:
+        """Alias -> pinned version, for the pinned aliases only."""
+        given = {"A": self.model_version_a, "B": self.model_version_b}
+        return {alias: version for alias, version in given.items() if version}
 
     @classmethod
     def settings_customise_sources(

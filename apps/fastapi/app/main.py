@@ -48,7 +48,10 @@ class StartupError(RuntimeError):
 
 async def start_runtime(settings: Settings) -> Runtime:
     store = ModelStore(
-        settings.tracking_uri, settings.model_name, settings.registry_timeout_seconds
+        settings.tracking_uri,
+        settings.model_name,
+        settings.registry_timeout_seconds,
+        pins=settings.pins(),
     )
     multiprocess = settings.workers > 1
     if multiprocess:
@@ -63,7 +66,9 @@ async def start_runtime(settings: Settings) -> Runtime:
             settings.slack_webhook_url, settings.slack_timeout_seconds, settings.model_name
         ),
     )
-    errors = await store.load_all()
+    # where the registry's aliases point is asked beside the loads, not after them: a registry
+    # that hangs costs its bounded wait once
+    errors, _ = await asyncio.gather(store.load_all(), runtime.observe_registry_quietly())
     for alias, error in errors.items():
         logger.error("could not load {}@{}: {}", settings.model_name, alias, error)
     if not store.loaded():
@@ -200,10 +205,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if active.poll_interval_seconds > 0:
             poller = asyncio.create_task(runtime.poll_aliases())
         logger.info(
-            "serving {} in {} mode: loaded {}",
+            "serving {} in {} mode: loaded {}{}",
             active.model_name,
             active.mode,
             ", ".join(runtime.store.loaded()),
+            "".join(f"; {a} pinned to v{v}" for a, v in runtime.store.pins.items()),
         )
         try:
             yield

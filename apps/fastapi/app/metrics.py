@@ -55,6 +55,28 @@ class Metrics:
             registry=r,
             multiprocess_mode="liveall",
         )
+        # pins (app/pins.py): an alert on model_pin_drift == 1 says Git and the registry disagree
+        self.pinned_version = Gauge(
+            "model_pinned_version",
+            "Version pinned in Git per alias (0 when the alias follows the registry)",
+            ["alias"],
+            registry=r,
+            multiprocess_mode="liveall",
+        )
+        self.registry_version = Gauge(
+            "model_registry_version",
+            "Version the registry's alias pointed to when last asked (0 when it has no such alias)",
+            ["alias"],
+            registry=r,
+            multiprocess_mode="liveall",
+        )
+        self.pin_drift = Gauge(
+            "model_pin_drift",
+            "1 when the alias is pinned and the registry's alias points to another version",
+            ["alias"],
+            registry=r,
+            multiprocess_mode="liveall",
+        )
         self.shadow_requests = Counter(
             "model_shadow_requests_total",
             "Shadow comparisons",
