@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from gitopsgen.cli.common import (
+    Access,
     command_epilog,
     complete_environment,
     reports_errors,
@@ -27,7 +28,7 @@ def render(spec: Path | None, root: Path | None, check: bool) -> None:
     from gitopsgen.sync.writer import Action, apply_changes, pending, unified_diff
     from gitopsgen.validate.checked_render import render_repository
 
-    base, spec_path = resolve_paths(root, spec)
+    base, spec_path = resolve_paths(root, spec, Access.READ if check else Access.WRITE)
     result = render_repository(spec_path, base)
     for warning in result.warnings:
         click.echo(f"warning: {warning.one_line()} [{warning.id}]", err=True)
@@ -97,7 +98,7 @@ def validate(
             f"no schemas for {version}; available: {', '.join(available_versions())}",
             param_hint="--kube-version",
         )
-    base, spec_path = resolve_paths(root, spec)
+    base, spec_path = resolve_paths(root, spec, Access.READ)
     options = ValidateOptions(
         base, spec_path, version, default_crd_dirs(list(crd_dirs)), list(paths)
     )
@@ -125,7 +126,7 @@ def preview(spec: Path | None, root: Path | None, environment: str | None) -> No
     from gitopsgen.validate.checked_render import render_repository
     from gitopsgen.validate.preview import preview_files
 
-    base, spec_path = resolve_paths(root, spec)
+    base, spec_path = resolve_paths(root, spec, Access.READ)
     result = render_repository(spec_path, base)
     if environment is not None:
         result.spec.require(environment)

@@ -13,7 +13,7 @@ from gitopsgen.errors import WriteError
 from gitopsgen.render.jinja import HEADER_MARK
 from gitopsgen.render.registry import OUTPUT_DIRS
 from gitopsgen.safepaths import read_regular, require_safe
-from gitopsgen.sync.journal import Entry, recover, write_all
+from gitopsgen.sync.journal import Entry, write_all
 
 
 class Action(StrEnum):
@@ -61,8 +61,8 @@ def _read(path: Path) -> str | None:
 
 def plan_changes(root: Path, rendered: dict[str, str]) -> list[FileChange]:
     """What syncing `rendered` to `root` would do, file by file, sorted by path. Refuses
-    (UnsafeTreeError) when a rendered folder holds a symlink or a special file."""
-    recover(root)  # an interrupted render is finished (or undone) before the tree is compared
+    (UnsafeTreeError) when a rendered folder holds a symlink or a special file. Reads the tree
+    as it is: a writer recovers an interrupted render first (journal.recover), a reader never."""
     require_safe(root, OUTPUT_DIRS)
     changes = []
     for rel, text in rendered.items():
