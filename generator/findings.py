@@ -116,6 +116,7 @@ REGISTRY: dict[str, Check] = {
             "GG140", _E, "helmValues.env does not set a name the chart, the spec or the Secret owns"
         ),
         Check("GG141", _E, "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`"),
+        Check("GG142", _E, "helmValues does not set what gitopsgen renders from the spec"),
         # GG180-GG183: blue-green of the serving image (rollout.strategy blueGreen)
         Check("GG180", _E, "each colour's image tag is pinned; a warning outside production-like"),
         Check("GG181", _E, "the two colours differ in image tag or alias"),

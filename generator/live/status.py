@@ -18,7 +18,7 @@ from gitopsgen.errors import ClusterUnreachable
 from gitopsgen.live.bluegreen import bluegreen_rows, read_bluegreen_objects
 from gitopsgen.live.gateway import gateway_rows, read_gateway_objects
 from gitopsgen.live.kubeconfig import kubeconfig_paths, require_kubeconfig_shape
-from gitopsgen.render.values import WHITELIST_ANNOTATION, app_environment
+from gitopsgen.render.values import WHITELIST_ANNOTATION, build_values
 from gitopsgen.spec.model import Environment, Spec
 
 WATCHED_ENV = ("DEFAULT_ALIAS", "ALIAS_SELECTION_MODE", "CANARY_PERCENT")
@@ -226,23 +226,26 @@ def _check(env: str, item: str, expected: str, live: str | None) -> Check:
 
 
 def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) -> list[Check]:
-    """The live Deployment, Ingress and pool against what the spec renders (pure)."""
+    """The live Deployment, Ingress and pool against what was rendered: the Helm values with
+    helmValues merged, the values Argo CD hands the chart (pure)."""
     if env.rollout.blue_green:  # the colours' Deployments are checked on their own
         return edge_checks(env, ingress, pool)
     checks = []
+    rendered = build_values(env)
     container = deployment.spec.template.spec.containers[0] if deployment is not None else None
+    image = rendered["image"]
     checks.append(
         _check(
             env.name,
             "image",
-            env.image.reference,
+            f"{image['repository']}:{image['tag']}",
             container.image if container is not None else None,
         )
     )
     ready = None if deployment is None else str(deployment.status.ready_replicas or 0)
-    checks.append(_check(env.name, "ready replicas", str(env.replicas), ready))
+    checks.append(_check(env.name, "ready replicas", str(rendered["replicaCount"]), ready))
     live_env = {e.name: e.value for e in (container.env or [])} if container is not None else {}
-    expected_env = app_environment(env)
+    expected_env = rendered["env"]
     for name in WATCHED_ENV:
         live = live_env.get(name) if container is not None else None
         checks.append(_check(env.name, f"env {name}", expected_env[name], live))
@@ -250,14 +253,13 @@ def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) 
 
 
 def edge_checks(env: Environment, ingress: Any, pool: Any) -> list[Check]:
-    """The Ingress allow-list and the MetalLB pool against what the spec renders (pure)."""
+    """The Ingress allow-list and the MetalLB pool against what was rendered (pure)."""
     checks = []
     if env.ingress.enabled and not env.ingress.uses_gateway_api:
         annotations = (ingress.metadata.annotations or {}) if ingress is not None else None
         live_list = annotations.get(WHITELIST_ANNOTATION) if annotations is not None else None
-        checks.append(
-            _check(env.name, "ingress allow-list", ",".join(env.ingress.whitelist), live_list)
-        )
+        expected = build_values(env)["ingress"]["annotations"][WHITELIST_ANNOTATION]
+        checks.append(_check(env.name, "ingress allow-list", expected, live_list))
     addresses = ",".join((pool.get("spec") or {}).get("addresses") or []) if pool else None
     checks.append(
         _check(env.name, f"pool {env.metallb.pool}", ",".join(env.metallb.addresses), addresses)
