@@ -136,6 +136,7 @@ REGISTRY: dict[str, Check] = {
         Check("GG305", _S, "a document whose kind has no schema: not checked"),
         Check("GG306", _E, "ApplicationSet templates expand as Argo CD expands them"),
         Check("GG307", _E, "previewed Applications' chart path and value files exist"),
+        Check("GG308", _E, "the AppProject permits every manifest's kind and namespace"),
         Check("GG309", _E, "a file to validate is readable, valid YAML"),
         Check("GG310", _E, "a CEL rule of the CRD (x-kubernetes-validations) holds"),
         Check("GG311", _S, "a CEL rule gitopsgen could not evaluate: not checked"),

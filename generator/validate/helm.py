@@ -13,10 +13,12 @@ import yaml
 
 from gitopsgen.findings import Finding, build_finding
 from gitopsgen.render.applicationsets import CHART_PATH
+from gitopsgen.render.registry import output_of
 from gitopsgen.render.values import values_path
 from gitopsgen.spec.model import Environment, Spec
 from gitopsgen.validate.documents import DocumentRef, SchemaSet, check_documents, check_text
-from gitopsgen.yamlsource import FastLoader, load_document, load_documents
+from gitopsgen.validate.project import Project, find_project, refusals
+from gitopsgen.yamlsource import FastLoader, SourceDocument, load_document, load_documents
 
 _SCHEMA_ERROR_PATH = re.compile(r"at '(/[^']*)'")
 
@@ -112,6 +114,7 @@ def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSe
     chart = load_chart(root)
     if isinstance(chart, Finding):
         return [chart]
+    project = find_project(_rendered_documents(files), spec.project)
     findings: list[Finding] = []
     for env in spec.environments:
         values_text = files[values_path(env.name)]
@@ -125,9 +128,42 @@ def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSe
             findings.extend(
                 check_text(text, ref, schemas) if problems else check_documents(docs, ref, schemas)
             )
+            if project is not None:
+                findings.extend(_project_findings(project, env, docs, ref))
             parsed.extend(d.data for d in docs if isinstance(d.data, dict))
         findings.extend(_replicas_with_rwo(env, parsed, values_path(env.name)))
     return findings
+
+
+def _rendered_documents(files: dict[str, str]) -> list[dict[str, Any]]:
+    """The Kubernetes objects gitopsgen rendered (the AppProject among them)."""
+    out: list[dict[str, Any]] = []
+    for path, text in files.items():
+        output = output_of(path)
+        if output is not None and output.kubernetes_objects:
+            out.extend(d.data for d in load_documents(text)[0] if isinstance(d.data, dict))
+    return out
+
+
+def _project_findings(
+    project: Project, env: Environment, docs: list[SourceDocument], ref: DocumentRef
+) -> Iterator[Finding]:
+    """GG308: what Argo CD would refuse to sync, though every schema accepts it."""
+    for doc in docs:
+        if not isinstance(doc.data, dict):
+            continue
+        for reason in refusals(project, env, doc.data):
+            pos = doc.position_of(("kind",))
+            yield build_finding(
+                "GG308",
+                ref.file,
+                pos.line,
+                pos.column,
+                f"{ref.label}: kind",
+                f"Argo CD refuses the sync: {reason}",
+                "render only kinds the AppProject allows (the values renderer's `deploys`), "
+                "or declare the new kind there so the AppProject lists it",
+            )
 
 
 def _replicas_with_rwo(
