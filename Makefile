@@ -67,8 +67,8 @@ check: $(TEST_STAMP)
 	$(BIN)/gitopsgen validate
 	$(MAKE) test
 
-golden: $(TEST_STAMP)
-	GITOPSGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/generator/test_golden.py -q
+golden: $(TEST_STAMP)   # golden trees and the docs' example outputs; review the diff
+	GITOPSGEN_UPDATE_GOLDEN=1 $(BIN)/pytest tests/generator/test_golden.py tests/generator/test_docs_examples.py -q
 
 serve demo: $(TEST_STAMP)
 	PORT=$(PORT) MLFLOW_PORT=$(MLFLOW_PORT) $(BIN)/python apps/fastapi/tools/demo.py

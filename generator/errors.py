@@ -1,7 +1,7 @@
 """One exception tree and the one exit-code table; the CLI catches the tree in one place.
 
-Every error class states its exit code once, as an `ExitCode`; `--help`, the README and the docs
-print the table below (a test keeps them equal)."""
+Every error class states its exit code once, as an `ExitCode`; `--help` and docs/cli.md print the
+table below (a test keeps them equal)."""
 
 from __future__ import annotations
 
@@ -170,6 +170,12 @@ class Interrupted(GitopsgenError):
 
 class ClusterUnreachable(GitopsgenError):
     """No kubeconfig, unknown context, unauthorised, refused or timed out."""
+
+    exit_code = ExitCode.USAGE
+
+
+class RegistryError(GitopsgenError):
+    """The MLflow registry could not be reached or refused: an environment problem."""
 
     exit_code = ExitCode.USAGE
 

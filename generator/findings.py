@@ -1,7 +1,7 @@
 """Findings: what a check says about a place in a file. Shared by every stage.
 
-`REGISTRY` is the one list of finding ids, with their severity and what each checks; README's
-tables are tested against it. `build_finding` is the one way to make a finding."""
+`REGISTRY` is the one list of finding ids, with their severity and what each checks; the tables of
+docs/validation.md are tested against it. `build_finding` is the one way to make a finding."""
 
 from __future__ import annotations
 
@@ -117,6 +117,8 @@ REGISTRY: dict[str, Check] = {
         ),
         Check("GG141", _E, "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`"),
         Check("GG142", _E, "helmValues does not set what gitopsgen renders from the spec"),
+        # asked only with `validate --tracking-uri`: the registry is not offline
+        Check("GG150", _E, "a pinned model version (model.versions) exists in the registry"),
         # GG180-GG183: blue-green of the serving image (rollout.strategy blueGreen)
         Check("GG180", _E, "each colour's image tag is pinned; a warning outside production-like"),
         Check("GG181", _E, "the two colours differ in image tag or alias"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ import click
 from gitopsgen.cli.common import (
     Access,
     command_epilog,
+    complete_environment,
     environment_argument,
     load_for_environment,
     reports_errors,
@@ -22,6 +24,7 @@ from gitopsgen.cli.common import (
 from gitopsgen.cli.promotion import apply_and_show, git_options
 
 if TYPE_CHECKING:
+    from gitopsgen.analysis.drift import DriftReport
     from gitopsgen.analysis.verify import Verification
     from gitopsgen.spec.model import Spec
 
@@ -184,4 +187,127 @@ def canary(
     apply_and_show(base, spec_path, current, edit, push, remote, open_pr, section)
 
 
-COMMANDS = (verify, canary)
+tracking_uri_option = click.option(
+    "--tracking-uri",
+    callback=_url,
+    default=None,
+    help="The MLflow tracking server to ask (default: each environment's mlflow.trackingUri, "
+    "usually an in-cluster address).",
+)
+
+
+@click.command(
+    epilog=command_epilog(
+        "gitopsgen drift",
+        "gitopsgen drift prod --tracking-uri http://127.0.0.1:5000 --format json",
+        "gitopsgen drift prod --fix git --push --open-pr",
+        "gitopsgen drift prod --fix registry --yes",
+    )
+)
+@click.argument("environment", required=False, shell_complete=complete_environment)
+@tracking_uri_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json", "github")),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--fix",
+    type=click.Choice(("git", "registry")),
+    default=None,
+    help="git: a branch pinning what the registry says (the registry led); registry: point "
+    "the aliases at the pins (Git led).",
+)
+@click.option("--yes", is_flag=True, help="With --fix registry: really move the aliases.")
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 300),
+    help="Seconds for each call to the registry, in total.",
+)
+@git_options
+@spec_option
+@root_option
+@reports_errors
+def drift(
+    environment: str | None,
+    tracking_uri: str | None,
+    fmt: str,
+    fix: str | None,
+    yes: bool,
+    timeout: float,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    spec: Path | None,
+    root: Path | None,
+) -> None:
+    """Compare the model versions Git pins (model.versions) with where the MLflow registry's
+    aliases point: exit 0 in sync, 1 drift, 2 registry unreachable or refusing."""
+    from gitopsgen.analysis.drift import drift_report, registry_fixes
+    from gitopsgen.analysis.drift_report import REPORTERS
+
+    base, spec_path, current = load_for_environment(root, spec, environment)
+    report = drift_report(current, environment, tracking_uri, timeout)
+    click.echo(REPORTERS[fmt](report), nl=False)
+    if fix == "git":
+        _pin_what_the_registry_says(
+            base, spec_path, current, report, branch, push, remote, open_pr, fmt == "json"
+        )
+    elif fix == "registry":
+        moves = registry_fixes(report)
+        for pin in moves:
+            env = current.require(pin.environment)
+            action = f"point {pin.model} alias {pin.alias} at version {pin.pinned} ({env.name})"
+            if not yes:
+                click.echo(f"would {action}; pass --yes to do it", err=True)
+                continue
+            from gitopsgen.mlflow_registry import MlflowRegistry
+
+            MlflowRegistry(tracking_uri or env.tracking_uri, timeout).set_alias(
+                pin.model, pin.alias, pin.pinned
+            )
+            click.echo(f"moved: {action}", err=True)
+        if yes and moves:
+            sys.exit(0)
+    sys.exit(1 if report.drifted else 0)
+
+
+def _pin_what_the_registry_says(
+    base: Path,
+    spec_path: Path,
+    current: Spec,
+    report: DriftReport,
+    branch: str | None,
+    push: bool,
+    remote: str,
+    open_pr: bool,
+    body_to_stderr: bool,
+) -> None:
+    """One promotion branch per environment, one spec line per drifted alias."""
+    from gitopsgen.analysis.drift import git_fixes
+    from gitopsgen.promotion.decisions import set_edit
+
+    fixes = git_fixes(report)
+    if not fixes:
+        click.echo("nothing to pin: no alias points at another existing version", err=True)
+        return
+    for env_name, assignments in fixes.items():
+        edit = set_edit(current, env_name, list(assignments), branch)
+        edit = replace(
+            edit,
+            branch=branch
+            or f"drift/{env_name}-" + "-".join(f"{p[-1].lower()}{v}" for p, v in assignments),
+            title=f"Pin {env_name} to the registry: "
+            + ", ".join(f"model.versions.{p[-1]} -> {v}" for p, v in assignments),
+        )
+        apply_and_show(
+            base, spec_path, current, edit, push, remote, open_pr, body_to_stderr=body_to_stderr
+        )
+
+
+COMMANDS = (verify, canary, drift)

@@ -27,8 +27,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 SPEC_RELATIVE = Path("environments") / "environments.yaml"
 
-# One table for every command (its home is gitopsgen.errors); README and docs repeat it and a
-# test keeps them equal.
+# One table for every command (its home is gitopsgen.errors); docs/cli.md repeats it and a test
+# keeps the two equal.
 EXIT_CODES = EXIT_CODE_MEANINGS
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES)
 

@@ -157,6 +157,13 @@ def promote(
 )
 @environment_argument
 @click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@click.option(
+    "--tracking-uri",
+    default=None,
+    metavar="URL",
+    help="For model.versions.*: the MLflow registry that must have the version; its facts "
+    "(run, creation time, aliases) go into the pull request.",
+)
 @git_options
 @spec_option
 @root_option
@@ -164,6 +171,7 @@ def promote(
 def set_fields(
     environment: str,
     assignments: tuple[str, ...],
+    tracking_uri: str | None,
     branch: str | None,
     push: bool,
     remote: str,
@@ -173,18 +181,16 @@ def set_fields(
 ) -> None:
     """Set spec fields of ENVIRONMENT (e.g. serving.canaryPercent=25) on a new branch."""
     from gitopsgen.promotion.decisions import set_edit
+    from gitopsgen.promotion.pins import pinned_version_section
     from gitopsgen.spec.edit import parse_assignment
 
     parsed = [parse_assignment(a) for a in assignments]
-    run_edit(
-        root,
-        spec,
-        environment,
-        push,
-        remote,
-        open_pr,
-        lambda _base, _path, current: set_edit(current, environment, parsed, branch),
-    )
+    base, spec_path, current = load_for_environment(root, spec, environment)
+    edit = set_edit(current, environment, parsed, branch)
+    if edit.note:
+        click.echo(f"note: {edit.note}", err=True)
+    section = pinned_version_section(current.require(environment), parsed, tracking_uri)
+    apply_and_show(base, spec_path, current, edit, push, remote, open_pr, section)
 
 
 @click.command(epilog=command_epilog("gitopsgen rollback prod", "gitopsgen rollback prod --push"))

@@ -77,6 +77,12 @@ def render(spec: Path | None, root: Path | None, check: bool) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Folder of upstream CRDs (repeatable); else $GITOPSGEN_CRD_DIR, else the cache.",
 )
+@click.option(
+    "--tracking-uri",
+    default=None,
+    metavar="URL",
+    help="Also ask this MLflow registry whether every pinned model version exists (GG150).",
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @reports_errors
 def validate(
@@ -85,6 +91,7 @@ def validate(
     output_format: str,
     kube_version: str | None,
     crd_dirs: tuple[Path, ...],
+    tracking_uri: str | None,
     paths: tuple[Path, ...],
 ) -> None:
     """Check the spec, drift, every rendered document, the real Helm render and extra PATHs."""
@@ -100,7 +107,7 @@ def validate(
         )
     base, spec_path = resolve_paths(root, spec, Access.READ)
     options = ValidateOptions(
-        base, spec_path, version, default_crd_dirs(list(crd_dirs)), list(paths)
+        base, spec_path, version, default_crd_dirs(list(crd_dirs)), list(paths), tracking_uri
     )
     if not options.crd_dirs:
         click.echo(

@@ -62,8 +62,10 @@ def set_edit(
     spec: Spec, env: str, assignments: list[tuple[tuple[str, ...], Any]], branch: str | None
 ) -> Edit:
     _environment(spec, env)
+    assignments = [(path, _pin_text(path, value)) for path, value in assignments]
     described = ", ".join(f"{'.'.join(p)}={value_text(v)}" for p, v in assignments)
-    slug = "-".join(f"{p[-1]}-{value_text(v)}" for p, v in assignments).lower()
+    quotes = "'\""  # a quoted scalar's quotes say nothing in a branch name
+    slug = "-".join(f"{p[-1]}-{value_text(v).strip(quotes)}" for p, v in assignments).lower()
     slug = "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in slug)
     while ".." in slug:  # git refuses "..", a trailing "." and a ".lock" end in a branch name
         slug = slug.replace("..", ".")
@@ -78,6 +80,13 @@ def set_edit(
         f"Set {described} in {env}",
         None,
     )
+
+
+def _pin_text(path: tuple[str, ...], value: Any) -> Any:
+    """`model.versions.B=9` means the version "9": MLflow's versions are strings in the spec."""
+    if path[:2] == ("model", "versions") and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _environment(spec: Spec, env: str) -> Any:

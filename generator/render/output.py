@@ -104,7 +104,7 @@ IP_ADDRESS_POOL = _metallb("IPAddressPool", "metallb.io_ipaddresspools.yaml")
 L2_ADVERTISEMENT = _metallb("L2Advertisement", "metallb.io_l2advertisements.yaml")
 
 # What the chart creates for the Gateway API providers (issue 16), with the upstream CRDs of the
-# versions the README names (the copies in ../shared/crds; SOURCES.md there).
+# versions docs/ingress.md names (the copies in ../shared/crds; SOURCES.md there).
 GATEWAY_API_CRDS = (
     "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.6.1/config/crd/standard/"
 )

@@ -62,6 +62,11 @@ _COMMENTS = {
 _GATEWAY_COMMENTS = {**_COMMENTS, "ingress": "Off: a Gateway API provider serves this environment."}
 
 
+# The app serves exactly this version for a pinned alias (apps/fastapi/app/config.py); owned by
+# gitopsgen whether pinned or not, so helmValues.env cannot pin behind the spec's back (GG140).
+PIN_VARIABLES = {"A": "MODEL_VERSION_A", "B": "MODEL_VERSION_B"}
+
+
 def values_path(env_name: str) -> str:
     return f"{VALUES_DIR}/{env_name}.yaml"
 
@@ -87,6 +92,7 @@ def app_environment(env: Environment) -> dict[str, str]:
         "SHADOW_ALIAS": serving.shadow_alias or "",
         "ALIAS_POLL_INTERVAL_SECONDS": str(serving.poll_interval_seconds),
         **shadow,
+        **{PIN_VARIABLES[alias]: version for alias, version in env.model_versions},
     }
 
 

@@ -351,7 +351,7 @@ _HINTS = {
 
 
 def _finding(display: str, line: int, column: int, kind: str, path: str, message: str) -> Finding:
-    hint = _HINTS.get(kind, "see the spec reference in README.md")
+    hint = _HINTS.get(kind, "see the spec reference in docs/spec.md")
     return build_finding(SCHEMA_IDS[kind], display, line, column, path, message, hint)
 
 

@@ -160,9 +160,15 @@ class Environment:
     metallb: MetalLB
     secret_name: str
     sync_policy: SyncPolicy
+    # pins: alias -> the registered model version it serves exactly (model.versions)
+    model_versions: tuple[tuple[str, str], ...] = ()
     helm_values: dict[str, Any] = field(default_factory=dict)
     analysis: Analysis = field(default_factory=lambda: Analysis(None, ""))
     rollout: Rollout = field(default_factory=Rollout)
+
+    def pinned_version(self, alias: str) -> str | None:
+        """The version `alias` is pinned to in Git (model.versions), or None."""
+        return dict(self.model_versions).get(alias)
 
     def colour_replicas(self, colour: str) -> int:
         """Pods of a colour: `replicas` for the active one, `idleReplicas` for the other."""
@@ -258,6 +264,7 @@ def build_environment(
         # the chart convention for an app's Secret when the spec names none
         secret_name=(data.get("secrets") or {}).get("name") or f"{app_name}-secrets",
         sync_policy=SyncPolicy(sync["automated"], sync["prune"], sync["selfHeal"]),
+        model_versions=tuple(sorted((data["model"].get("versions") or {}).items())),
         helm_values=data.get("helmValues", {}),
         analysis=build_analysis(data.get("analysis") or {}, data["namespace"]),
         rollout=build_rollout(data, image.get("tag", ""), serving["defaultAlias"]),

@@ -23,6 +23,7 @@ from gitopsgen.validate.documents import (
 )
 from gitopsgen.validate.helm import check_chart
 from gitopsgen.validate.kube import DEFAULT_KUBE_VERSION, resolve_version
+from gitopsgen.validate.pins import check_pins_exist
 from gitopsgen.validate.policies.rendered import (
     LoadedFile,
     check_annotations_and_secrets,
@@ -42,6 +43,7 @@ class ValidateOptions:
     kube_version: str = DEFAULT_KUBE_VERSION
     crd_dirs: list[Path] = field(default_factory=list)
     extra_paths: list[Path] = field(default_factory=list)
+    tracking_uri: str | None = None  # ask this MLflow registry whether the pins exist (GG150)
 
 
 def default_crd_dirs(given: list[Path]) -> list[Path]:
@@ -76,6 +78,9 @@ def validate_repository(options: ValidateOptions) -> list[Finding]:
         if subset is not None:
             findings.extend(_check_rendered(subset, options.root, schemas, drift=False))
     findings.extend(check_paths_given(options.extra_paths, options.root, schemas))
+    spec = checked.reading.spec
+    if options.tracking_uri and spec is not None and checked.reading.document is not None:
+        findings.extend(check_pins_exist(spec, checked.reading.document, options.tracking_uri))
     return sorted(set(findings))
 
 

@@ -62,7 +62,7 @@ class Deliberate:
 
 
 # (kind, path, keyword) -> the policy that reports it. Every entry is a documented policy in
-# policies.POLICIES and the README; the test suite checks both ways.
+# policies.POLICIES and docs/validation.md; the test suite checks both ways.
 _POOL = "an IPAddressPool without addresses gives MetalLB nothing to assign"
 _SOURCE = (
     "Argo CD marks an Application without a source (or with an empty repoURL) invalid "

@@ -30,7 +30,9 @@ def test_a_name_with_a_newline_is_refused_by_the_spec_schema() -> None:
     assert any("helmValues.env" in f.path for f in caught.value.findings)
 
 
-@pytest.mark.parametrize("name", ["MODEL_NAME", "DEFAULT_ALIAS", "RELOAD_SECRET_TOKEN"])
+@pytest.mark.parametrize(
+    "name", ["MODEL_NAME", "DEFAULT_ALIAS", "RELOAD_SECRET_TOKEN", "MODEL_VERSION_A"]
+)
 def test_a_reserved_name_is_gg140(name: str) -> None:
     value = "''" if name == "RELOAD_SECRET_TOKEN" else "other"
     spec, doc = parse_spec(_env(f"{{{name}: {value}}}"), "e.yaml")

@@ -15,6 +15,7 @@ import pytest
 
 from gitopsgen.cli import cli
 from gitopsgen.cli.common import EXIT_CODES
+from gitopsgen.errors import EXIT_CODE_MEANINGS
 from tests.support import REPO, frozen_repository
 
 SCRIPT = Path(sys.executable).parent / "gitopsgen"
@@ -121,10 +122,11 @@ def test_every_command_group_help_shows_an_example_and_the_exit_codes(name: str)
         assert f"  {code}  {text}" in result.stdout
 
 
-def test_readme_exit_code_table_is_the_cli_table() -> None:
-    readme = (REPO / "README.md").read_text()
-    rows = re.findall(r"^\| `(\d+)` \| (.+?) \|$", readme, re.MULTILINE)
-    assert [(int(code), text) for code, text in rows] == list(EXIT_CODES)
+def test_docs_exit_code_table_is_the_one_table() -> None:
+    """docs/cli.md's exit-code table is gitopsgen.errors' EXIT_CODE_MEANINGS, row for row."""
+    reference = (REPO / "docs/cli.md").read_text()
+    rows = re.findall(r"^\| `(\d+)` \| (.+?) \|$", reference, re.MULTILINE)
+    assert [(int(code), text) for code, text in rows] == list(EXIT_CODE_MEANINGS)
 
 
 def test_completion_offers_environment_names_and_aliases(frozen: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.docs_support import example
 from tests.support import REPO, Invoke, local_http_server
 from tests.verify_support import set_prod
 
@@ -235,12 +236,9 @@ def test_no_prometheus_url_and_an_unreachable_one_are_exit_2(
     )
 
 
-def test_readme_table_is_what_verify_prints(
-    replay: Replay, run_cli: Invoke, tmp_path: Path
-) -> None:
+def test_docs_table_is_what_verify_prints(replay: Replay, run_cli: Invoke, tmp_path: Path) -> None:
     replay.load("disagree")
     root = repo_for(tmp_path, "disagree", replay.url)
     printed = run_cli("verify", "prod", "--root", root, expect=1).stdout
-    readme = (REPO / "README.md").read_text()
-    shown = readme.split("## Verify before you switch", 1)[1].split("```\n", 2)[1]
+    shown = example("verify-disagree")  # docs/verify-and-canary.md
     assert shown == printed.replace(replay.url, "http://127.0.0.1:9090")

@@ -21,3 +21,15 @@ def test_verify_workflow_is_off_by_default_and_rolls_back_on_failure() -> None:
     assert "--rollback-on-failure --push --open-pr" in script
     assert '"$RUNNER_TEMP/verify.md"' in script  # never in the tree the rollback commits from
     assert workflow["permissions"] == {"contents": "write", "pull-requests": "write"}
+
+
+def test_drift_workflow_is_off_by_default_and_opens_the_pinning_pr() -> None:
+    workflow = yaml.safe_load((REPO / ".github/workflows/drift.yaml").read_text())
+    assert set(workflow[True]) == {"workflow_dispatch", "schedule"}
+    job = workflow["jobs"]["drift"]
+    assert job["if"] == "vars.GITOPSGEN_DRIFT_ENABLED == 'true'"
+    script = job["steps"][-1]["run"]
+    assert 'gitopsgen drift "${args[@]}"' in script
+    assert "--fix git --push --open-pr" in script
+    assert '"$RUNNER_TEMP/drift.md"' in script
+    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write"}

@@ -41,7 +41,7 @@ def _direct_needs_local(env: Environment, at: SpecLocator) -> Iterator[Finding]:
     if ingress.client_address != "direct" or policy == "Local":
         return
     if policy is None and not ingress.uses_gateway_api:
-        return  # ingress-nginx: README's install steps require Local; unchanged since before
+        return  # ingress-nginx: docs/operations.md's install steps require Local; unchanged since before
     enforcer = ENFORCERS[ingress.provider]
     state = "externalTrafficPolicy: Cluster" if policy else "an undeclared externalTrafficPolicy"
     yield at.finding(

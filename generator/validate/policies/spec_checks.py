@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from gitopsgen.findings import REGISTRY, Finding, Severity
 from gitopsgen.render.applicationsets import GO_TEMPLATED_FIELDS
-from gitopsgen.render.values import app_environment
+from gitopsgen.render.values import PIN_VARIABLES, app_environment
 from gitopsgen.spec.model import Environment, Spec
 from gitopsgen.validate.policies.addresses import parse_cidr, parse_pool_entry
 from gitopsgen.validate.policies.locator import SpecLocator, env_path
@@ -183,7 +183,7 @@ def _secret_name(spec: Spec, path: tuple[PathPart, ...]) -> str:
 
 def check_reserved_env(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
     for env in spec.environments:
-        owned = {*app_environment(env), *SECRET_KEYS}
+        owned = {*app_environment(env), *PIN_VARIABLES.values(), *SECRET_KEYS}
         extra = env.helm_values.get("env")
         for name in extra if isinstance(extra, dict) else {}:
             if name in owned:

@@ -1,0 +1,221 @@
+"""The MLflow model registry's REST API at the edge: a registered model's aliases, one model
+version, and moving an alias.
+
+`registered-models/get` is asked for aliases, not the search endpoints: those answer with empty
+`aliases` (mlflow/mlflow#16734). Failures are classified by what MLflow answers (its HTTP status
+and `error_code`), never by the words of a message. Every call has one total deadline, an answer
+is read up to a size cap, a redirect is never followed (credentials stay with the URL they were
+given for), and no message carries credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import json
+import os
+import re
+import socket
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from gitopsgen.errors import RegistryError
+
+MAX_ANSWER_BYTES = 4 << 20  # a registered model with its latest versions: a few KiB
+DEFAULT_TIMEOUT = 10.0
+TOKEN_VARIABLE = "MLFLOW_TRACKING_TOKEN"  # MLflow's own: a bearer token for its server
+
+
+def display_url(url: str) -> str:
+    """The URL without user:password@, query or fragment, for messages."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+# What the registry may answer, checked before anything is printed or written into a spec or a
+# pull request: a hostile server gets no terminal escapes or markdown through.
+_VERSION = re.compile(r"[1-9][0-9]{0,17}")
+_ALIAS = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_RUN_ID = re.compile(r"[0-9A-Za-z_-]{0,64}")
+_STATUS = re.compile(r"[A-Z_]{0,32}")
+
+
+def _checked(pattern: re.Pattern[str], value: object, what: str, shown: str) -> str:
+    text = str(value) if isinstance(value, str | int) else ""
+    if not pattern.fullmatch(text):
+        raise RegistryError(f"MLflow at {shown} answered a malformed {what}")
+    return text
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: str
+    run_id: str
+    created_ms: int
+    status: str
+    aliases: tuple[str, ...]
+
+
+class MlflowRegistry:
+    """One MLflow tracking server's registry. Credentials: the URL's user:password@ (basic),
+    else MLFLOW_TRACKING_USERNAME/PASSWORD, else a bearer MLFLOW_TRACKING_TOKEN."""
+
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RegistryError(f"{display_url(url)!r} is not an http(s) URL of an MLflow server")
+        self.url = url
+        self.shown = display_url(url)
+        self.timeout = timeout
+        self._parts = parts
+
+    # --- the three calls -----------------------------------------------------------------
+
+    def aliases(self, name: str) -> dict[str, str] | None:
+        """Alias -> version of a registered model; None when the registry has no such model."""
+        answer = self._call("GET", "registered-models/get", {"name": name})
+        if answer is None:
+            return None
+        aliases = (answer.get("registered_model") or {}).get("aliases") or []
+        found: dict[str, str] = {}
+        for item in aliases if isinstance(aliases, list) else []:
+            if isinstance(item, dict):
+                alias = _checked(_ALIAS, item.get("alias"), "alias", self.shown)
+                found[alias] = _checked(_VERSION, item.get("version"), "version", self.shown)
+        return found
+
+    def version(self, name: str, version: str) -> ModelVersion | None:
+        """One model version; None when the registry does not have it."""
+        answer = self._call("GET", "model-versions/get", {"name": name, "version": version})
+        if answer is None:
+            return None
+        mv = answer.get("model_version")
+        if not isinstance(mv, dict):
+            raise RegistryError(f"MLflow at {self.shown} answered no model_version")
+        aliases = mv.get("aliases") or []
+        created = mv.get("creation_timestamp") or 0
+        return ModelVersion(
+            name=name,
+            version=_checked(_VERSION, mv.get("version", version), "version", self.shown),
+            run_id=_checked(_RUN_ID, mv.get("run_id", ""), "run id", self.shown),
+            created_ms=int(created) if str(created).isdigit() else 0,
+            status=_checked(_STATUS, mv.get("status", ""), "status", self.shown),
+            aliases=tuple(
+                _checked(_ALIAS, a, "alias", self.shown)
+                for a in (aliases if isinstance(aliases, list) else [])
+            ),
+        )
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        body = {"name": name, "alias": alias, "version": version}
+        if self._call("POST", "registered-models/alias", body) is None:
+            raise RegistryError(f"MLflow at {self.shown} has no version {version} of {name!r}")
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        parts = self._parts
+        user = urllib.parse.unquote(parts.username) if parts.username else None
+        password = urllib.parse.unquote(parts.password or "") if parts.username else None
+        if user is None and os.environ.get("MLFLOW_TRACKING_USERNAME"):
+            user = os.environ["MLFLOW_TRACKING_USERNAME"]
+            password = os.environ.get("MLFLOW_TRACKING_PASSWORD", "")
+        if user is not None:
+            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            return {"Authorization": f"Basic {token}"}
+        if os.environ.get(TOKEN_VARIABLE):
+            return {"Authorization": f"Bearer {os.environ[TOKEN_VARIABLE]}"}
+        return {}
+
+    def _call(self, method: str, endpoint: str, params: dict[str, str]) -> dict[str, Any] | None:
+        """The JSON answer; None for MLflow's RESOURCE_DOES_NOT_EXIST; RegistryError otherwise."""
+        status, body = self._exchange(method, endpoint, params)
+        try:
+            answer: Any = json.loads(body) if body else {}
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            answer = None
+        if not isinstance(answer, dict):
+            raise RegistryError(
+                f"MLflow at {self.shown} answered HTTP {status} without MLflow API JSON"
+            )
+        if status == 200:
+            return answer
+        code = answer.get("error_code")
+        if status == 404 and code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        if code == "RESOURCE_DOES_NOT_EXIST" or (
+            code == "INVALID_PARAMETER_VALUE" and endpoint == "registered-models/alias"
+        ):
+            return None
+        message = str(answer.get("message", ""))[:200]
+        raise RegistryError(
+            f"MLflow at {self.shown} refused {endpoint} (HTTP {status}"
+            + (f", {code}" if code else "")
+            + (f": {message}" if message else "")
+            + ")"
+        )
+
+    def _exchange(self, method: str, endpoint: str, params: dict[str, str]) -> tuple[int, bytes]:
+        parts = self._parts
+        path = f"{parts.path.rstrip('/')}/api/2.0/mlflow/{endpoint}"
+        headers = {"Accept": "application/json", **self._headers()}
+        payload: bytes | None = None
+        if method == "GET":
+            path += "?" + urllib.parse.urlencode(params)
+        else:
+            payload = json.dumps(params).encode()
+            headers["Content-Type"] = "application/json"
+        deadline = time.monotonic() + self.timeout
+        connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_class(parts.hostname or "", parts.port, timeout=self.timeout)
+        # A server that drips its answer a byte at a time never trips a per-read timeout: a
+        # watchdog shuts the socket at the deadline, which ends any blocked read.
+        watchdog = threading.Timer(self.timeout, _shut, (connection,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            connection.request(method, path, body=payload, headers=headers)
+            response = connection.getresponse()
+            body = _read_until(response, deadline, self.shown)
+            return response.status, body
+        except RegistryError:
+            raise
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            late = time.monotonic() >= deadline
+            reason = "timed out" if late or isinstance(exc, TimeoutError) else exc
+            raise RegistryError(f"cannot reach MLflow at {self.shown}: {reason}") from None
+        finally:
+            watchdog.cancel()
+            connection.close()
+
+
+def _shut(connection: http.client.HTTPConnection) -> None:
+    with contextlib.suppress(OSError):
+        if connection.sock is not None:
+            connection.sock.shutdown(socket.SHUT_RDWR)
+
+
+def _read_until(response: http.client.HTTPResponse, deadline: float, shown: str) -> bytes:
+    """The body, read in chunks against one deadline and one size cap."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise RegistryError(f"cannot reach MLflow at {shown}: timed out")
+        chunk = response.read1(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise RegistryError(f"MLflow at {shown} answered more than 4 MiB; refused")
+        chunks.append(chunk)
