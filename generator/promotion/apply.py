@@ -25,7 +25,7 @@ from gitopsgen.spec.edit import set_field
 from gitopsgen.spec.model import Spec
 from gitopsgen.sync.writer import Action, FileChange, apply_changes
 from gitopsgen.validate.checked_render import render_repository
-from gitopsgen.validate.run import ValidateOptions, validate_repository
+from gitopsgen.validate.run import ValidateOptions, default_crd_dirs, validate_repository
 from gitopsgen.yamlsource import FastLoader
 
 
@@ -45,7 +45,8 @@ def _render_and_validate(
     """Write the render, then validate; on error the files are put back and ValidationFailed raised."""
     result = render_repository(spec_path, root)
     apply_changes(root, result.changes)
-    findings = validate_repository(ValidateOptions(root, spec_path))
+    # with the upstream CRDs where `schemas fetch` cached them, as the PR check has them
+    findings = validate_repository(ValidateOptions(root, spec_path, crd_dirs=default_crd_dirs([])))
     if any(f.is_error for f in findings):
         apply_changes(root, _reversed(result.changes))
         raise ValidationFailed(findings)
