@@ -18,6 +18,7 @@ from gitopsgen.render.values import values_path
 from gitopsgen.spec.model import Environment, Spec
 from gitopsgen.validate.documents import DocumentRef, SchemaSet, check_documents, check_text
 from gitopsgen.validate.project import Project, find_project, refusals
+from gitopsgen.validate.values_schema import values_schema_findings
 from gitopsgen.yamlsource import FastLoader, SourceDocument, load_document, load_documents
 
 _SCHEMA_ERROR_PATH = re.compile(r"at '(/[^']*)'")
@@ -28,6 +29,7 @@ class ChartRender:
     env: str
     manifests: dict[str, str]  # template path inside the chart -> rendered text
     findings: list[Finding]
+    values_refused: bool = False  # values.schema.json refused the values
 
 
 def load_chart(root: Path) -> Any:
@@ -59,7 +61,8 @@ def render_chart(
     try:
         rendered = chart.render(values, name=release, namespace=namespace, is_install=True)
     except helm.HelmValuesError as exc:
-        return ChartRender(env.name, {}, [_values_finding(values_file, values_text, str(exc))])
+        finding = _values_finding(values_file, values_text, str(exc))
+        return ChartRender(env.name, {}, [finding], values_refused=True)
     except helm.HelmError as exc:
         return ChartRender(
             env.name,
@@ -109,8 +112,16 @@ def _values_finding(values_file: str, values_text: str, message: str) -> Finding
     )
 
 
-def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSet) -> list[Finding]:
-    """Render per environment and check every manifest strictly against the Kubernetes schemas."""
+def check_chart(
+    root: Path,
+    spec: Spec,
+    files: dict[str, str],
+    schemas: SchemaSet,
+    spec_doc: SourceDocument | None = None,
+) -> list[Finding]:
+    """Render per environment and check every manifest strictly against the Kubernetes schemas;
+    values the chart's schema refuses are reported where they are written (spec_doc: the spec,
+    for what helmValues sets)."""
     chart = load_chart(root)
     if isinstance(chart, Finding):
         return [chart]
@@ -120,7 +131,10 @@ def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSe
         values_text = files[values_path(env.name)]
         # the release is named as the ApplicationSet's releaseName: app.name
         result = render_chart(chart, env, values_text, env.namespace, spec.app_name)
-        findings.extend(result.findings)
+        placed = values_schema_findings(
+            root, env, values_path(env.name), values_text, spec_doc, spec.source
+        )
+        findings.extend(placed if result.values_refused and placed else result.findings)
         parsed: list[dict[str, Any]] = []
         for template, text in result.manifests.items():
             ref = DocumentRef(f"{CHART_PATH}/{template}", label=f"{env.name}")

@@ -73,11 +73,11 @@ def validate_repository(options: ValidateOptions) -> list[Finding]:
     findings: list[Finding] = list(checked.findings)
     subset = checked.renderable()
     if not checked.errors and subset is not None:
-        findings.extend(_check_rendered(subset, options.root, schemas, drift=True))
+        findings.extend(_check_rendered(subset, options.root, schemas, True, checked))
     else:
         findings.extend(not_run_notes(checked))
         if subset is not None:
-            findings.extend(_check_rendered(subset, options.root, schemas, drift=False))
+            findings.extend(_check_rendered(subset, options.root, schemas, False, checked))
     findings.extend(check_paths_given(options.extra_paths, options.root, schemas))
     spec = checked.reading.spec
     if options.tracking_uri and spec is not None and checked.reading.document is not None:
@@ -139,7 +139,7 @@ def crd_check_skipped(files: dict[str, str]) -> Iterator[Finding]:
 
 
 def _check_rendered(
-    spec: Spec, root: Path, schemas: SchemaSet, *, drift: bool
+    spec: Spec, root: Path, schemas: SchemaSet, drift: bool, checked: CheckedSpec
 ) -> Iterator[Finding]:
     files = render_all(spec)
     unsafe = find_unsafe(root, OUTPUT_DIRS)
@@ -163,7 +163,7 @@ def _check_rendered(
         yield from check_documents(docs, DocumentRef(path), schemas)
         loaded.append((path, docs))
     yield from check_rendered_policies(loaded)
-    yield from check_chart(root, spec, files, schemas)
+    yield from check_chart(root, spec, files, schemas, checked.reading.document)
     for path, docs in loaded:
         for doc in docs:
             if isinstance(doc.data, dict) and doc.data.get("kind") == "ApplicationSet":

@@ -225,3 +225,35 @@ def test_every_value_gitopsgen_renders_is_owned(case: str) -> None:
         for leaf in leaves(build_values(replace(env, helm_values={})), ()):
             owned = any(owned_field(leaf[:n]) for n in range(1, len(leaf) + 1))
             assert owned or leaf[0] == "env", (env.name, leaf)
+
+
+def test_a_mistyped_helm_values_key_is_reported_at_its_spec_line(
+    tmp_repo: Path, run_cli: Invoke
+) -> None:
+    """Issue 26, item 18: before, line 1 of apps/fastapi/values/prod.yaml with Helm's raw text
+    ("values don't meet the specifications of the schema(s) ... additional properties")."""
+    spec = tmp_repo / SPEC
+    text = _with(
+        spec.read_text(), PROD_NGINX, "podDisruptonBudget: {enabled: false}\nservice: {port: 0}"
+    ).replace(
+        "  secrets: {name: fastapi-secrets}\n",
+        "  secrets: {name: fastapi-secrets}\n  helmValues: {tolerations: {}}\n",
+    )
+    spec.write_text(text)
+    run_cli("render", "--root", tmp_repo)
+    result = run_cli("validate", "--root", tmp_repo, expect=1)
+    refused = [ln.strip() for ln in result.stdout.splitlines() if "[GG303]" in ln]
+    typo, port = _line_of(text, "podDisruptonBudget"), _line_of(text, "service: {port: 0}")
+    in_defaults = _line_of(text, "helmValues: {tolerations")
+    assert refused == [
+        f"{SPEC}:{in_defaults}:16: error [GG303] environments.dev.helmValues.tolerations: the "
+        "chart's values.schema.json: {} is not of type 'array'",
+        f"{SPEC}:{in_defaults}:16: error [GG303] environments.prod.helmValues.tolerations: the "
+        "chart's values.schema.json: {} is not of type 'array'",
+        f"{SPEC}:{typo}:7: error [GG303] environments.prod.helmValues.podDisruptonBudget: the "
+        "chart's values.schema.json: unknown field 'podDisruptonBudget' (did you mean "
+        "'podDisruptionBudget'?)",
+        f"{SPEC}:{port}:23: error [GG303] environments.prod.helmValues.service.port: the "
+        "chart's values.schema.json: 0 is less than the minimum of 1",
+    ]
+    assert "don't meet the specifications" not in result.stdout

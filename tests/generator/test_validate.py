@@ -159,9 +159,10 @@ def test_values_that_render_an_invalid_deployment(tmp_repo: Path, run_cli: Invok
     assert snapshot(tmp_repo) == before
 
 
-def test_values_rejected_by_chart_schema_point_at_values_file(
+def test_values_rejected_by_chart_schema_point_at_the_spec_line(
     tmp_repo: Path, run_cli: Invoke
 ) -> None:
+    """A value helmValues writes is reported where it is written (issue 26, item 18)."""
     spec = tmp_repo / SPEC
     spec.write_text(
         spec.read_text().replace(
@@ -172,10 +173,11 @@ def test_values_rejected_by_chart_schema_point_at_values_file(
     run_cli("render", "--root", tmp_repo)
     found = findings_json(run_cli, "--root", tmp_repo, expect=1)
     (finding,) = [f for f in found if f["id"] == "GG303"]
-    assert finding["file"] == "apps/fastapi/values/prod.yaml"
-    assert finding["path"] == "service.port"
-    lines = (tmp_repo / "apps/fastapi/values/prod.yaml").read_text().splitlines()
-    assert lines[int(finding["line"]) - 1].strip() == "port: 0"
+    assert finding["file"] == SPEC
+    assert finding["path"] == "environments.prod.helmValues.service.port"
+    assert finding["message"] == ("the chart's values.schema.json: 0 is less than the minimum of 1")
+    lines = spec.read_text().splitlines()
+    assert lines[int(finding["line"]) - 1].strip() == "helmValues: {service: {port: 0}}"
 
 
 def test_read_write_once_with_replicas_warns(tmp_repo: Path, run_cli: Invoke) -> None:
