@@ -119,6 +119,7 @@ REGISTRY: dict[str, Check] = {
         Check("GG142", _E, "helmValues does not set what gitopsgen renders from the spec"),
         # asked only with `validate --tracking-uri`: the registry is not offline
         Check("GG150", _E, "a pinned model version (model.versions) exists in the registry"),
+        Check("GG160", _W, "a canary does not send requests without x-client-id to its candidate"),
         # GG180-GG183: blue-green of the serving image (rollout.strategy blueGreen)
         Check("GG180", _E, "each colour's image tag is pinned; a warning outside production-like"),
         Check("GG181", _E, "the two colours differ in image tag or alias"),

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from gitopsgen.analysis.simulate import bucket_shares
+from gitopsgen.analysis.simulate import anonymous_clients, bucket_shares
 from gitopsgen.findings import Finding, Severity
 from gitopsgen.promotion.bluegreen import colour_section
 from gitopsgen.promotion.facts import PullRequestFacts
 from gitopsgen.spec.edit import scalar_text
 from gitopsgen.spec.load import merged_environments
-from gitopsgen.spec.model import ALIAS_COLOURS
 
 ROUTING_FIELDS = {"mode", "defaultAlias", "canaryPercent", "abSplitPercent"}
 
@@ -62,7 +61,6 @@ def validation_verdict(findings: list[Finding]) -> str:
 def _traffic(facts: PullRequestFacts) -> list[str]:
     old_env = facts.before.environment(facts.edit.env)
     new_env = facts.after.environment(facts.edit.env)
-    default = new_env.serving.default_alias
     return [
         "",
         "### Traffic",
@@ -74,7 +72,7 @@ def _traffic(facts: PullRequestFacts) -> list[str]:
         _traffic_row("before", old_env.serving.mode, bucket_shares(old_env, facts.root)),
         _traffic_row("after", new_env.serving.mode, bucket_shares(new_env, facts.root)),
         "",
-        f"Requests without `x-client-id` go to {default} ({ALIAS_COLOURS[default]}).",
+        f"Requests without `x-client-id` go to {anonymous_clients(new_env.serving)}.",
     ]
 
 

@@ -10,9 +10,16 @@ from gitopsgen.validate.policies.locator import SpecLocator
 from gitopsgen.validate.policies.owned_values import check_owned_values
 from gitopsgen.validate.policies.rollout import ROLLOUT_CHECKS
 from gitopsgen.validate.policies.spec_checks import SPEC_CHECKS
+from gitopsgen.validate.policies.traffic import check_anonymous_canary
 from gitopsgen.yamlsource import SourceDocument
 
-CHECKS = (*SPEC_CHECKS, check_client_address, check_owned_values, *ROLLOUT_CHECKS)
+CHECKS = (
+    *SPEC_CHECKS,
+    check_client_address,
+    check_owned_values,
+    check_anonymous_canary,
+    *ROLLOUT_CHECKS,
+)
 
 
 def check_spec_policies(spec: Spec, doc: SourceDocument) -> list[Finding]:
