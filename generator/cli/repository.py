@@ -143,6 +143,19 @@ def preview(spec: Path | None, root: Path | None, environment: str | None) -> No
     click.echo(yaml.safe_dump_all(apps, sort_keys=False), nl=False)
 
 
+def _mirror_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A mirror given as a folder (no `scheme://`) is read from that folder, as file:// would.
+    The value is not echoed in the error: a mistyped URL may hold a password."""
+    if value is None or "://" in value:
+        return value
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        raise click.BadParameter(
+            "neither a URL (https://..., file://...) nor an existing folder", param_hint="--mirror"
+        )
+    return folder.resolve().as_uri()
+
+
 @click.group(epilog=command_epilog("gitopsgen schemas fetch"))
 def schemas() -> None:
     """Upstream CRD schemas used by `validate`."""
@@ -165,8 +178,9 @@ def schemas() -> None:
     default=None,
     metavar="URL",
     envvar="GITOPSGEN_CRD_MIRROR",
-    help="Fetch from a mirror holding argo-cd/, metallb/, gateway-api/, envoy-gateway/ and "
-    "traefik/ instead of GitHub (also GITOPSGEN_CRD_MIRROR).",
+    callback=_mirror_url,
+    help="Fetch from a mirror (a URL, or a folder) holding argo-cd/, metallb/, gateway-api/, "
+    "envoy-gateway/ and traefik/ instead of GitHub (also GITOPSGEN_CRD_MIRROR).",
 )
 @reports_errors
 def schemas_fetch(dest: Path | None, mirror: str | None) -> None:
