@@ -121,6 +121,24 @@ class UnsafeTreeError(GitopsgenError):
         )
 
 
+# --- scaffolding ----------------------------------------------------------------------------
+
+
+class ScaffoldConflict(GitopsgenError):
+    """`init` found files it would write (or a symlink in their way); nothing was written."""
+
+    def __init__(self, paths: Sequence[str], reason: str) -> None:
+        self.paths = list(paths)
+        shown = "\n".join(f"  {p}" for p in self.paths)
+        super().__init__(f"{reason}; nothing was written:\n{shown}")
+
+
+class NotScaffolded(GitopsgenError):
+    """`upgrade` in a folder `init` never scaffolded (no lock file): a usage error."""
+
+    exit_code = ExitCode.USAGE
+
+
 # --- validation -----------------------------------------------------------------------------
 
 
@@ -184,3 +202,8 @@ class PrometheusError(GitopsgenError):
     """Prometheus could not be reached or answered with an error: an environment problem."""
 
     exit_code = ExitCode.USAGE
+
+
+class HydrateError(GitopsgenError):
+    """`hydrate` refuses: uncommitted spec changes, a non-http(s) URL, a short SHA, a proposed
+    branch that diverged from origin's."""

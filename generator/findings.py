@@ -98,6 +98,7 @@ REGISTRY: dict[str, Check] = {
         Check("GG112", _E, "no secret values in the spec or rendered files"),
         Check("GG113", _W, "several replicas with a ReadWriteOnce log volume"),
         Check("GG114", _E, "the AppProject is not `default`"),
+        Check("GG115", _E, "app.chart is a folder of the repository holding a Chart.yaml"),
         # GG12x: where our own schemas (GG301) are deliberately stricter than the API
         # server; strictness.DELIBERATE maps each such place to one of these
         Check("GG120", _E, "an IPAddressPool has at least one non-empty address"),

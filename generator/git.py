@@ -13,10 +13,17 @@ from gitopsgen.errors import GitError
 class Repo:
     root: Path
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         try:
             result = subprocess.run(
-                ["git", *args], cwd=self.root, capture_output=True, text=True, check=False
+                ["git", *args],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                check=False,
+                input=stdin,
             )
         except FileNotFoundError as exc:
             raise GitError("git is not installed") from exc
@@ -26,8 +33,8 @@ class Repo:
             )
         return result
 
-    def out(self, *args: str) -> str:
-        return self.run(*args).stdout.strip()
+    def out(self, *args: str, stdin: str | None = None) -> str:
+        return self.run(*args, stdin=stdin).stdout.strip()
 
     @classmethod
     def at(cls, root: Path) -> Repo:

@@ -36,7 +36,7 @@ def set_prod(root: Path, serving: str, analysis: str) -> None:
     text = text.replace(PROD_SERVING, f"    serving: {serving}\n    analysis: {analysis}\n")
     spec.write_text(text)
     result = render_repository(spec, root)
-    apply_changes(root, result.changes)
+    apply_changes(root, result.changes, result.folders)
 
 
 def verify_repository(dest: Path, serving: str, analysis: str) -> Path:

@@ -1,4 +1,6 @@
-"""Traffic split preview with the serving app's own routing function, loaded from its file."""
+"""Traffic split preview with the serving app's own routing function, loaded from its file:
+the repository's copy of the serving app when it has one (`app/routing.py` beside the chart the
+spec names), else the copy shipped inside gitopsgen, which its chart's image runs."""
 
 from __future__ import annotations
 
@@ -9,20 +11,41 @@ from pathlib import Path
 from types import ModuleType
 
 from gitopsgen.errors import GitopsgenError
-from gitopsgen.spec.model import ALIAS_COLOURS, Environment, Serving
+from gitopsgen.scaffold.sources import serving_source
+from gitopsgen.spec.model import ALIAS_COLOURS, Environment, Serving, Spec
 from gitopsgen.validate.policies.traffic import sends_anonymous_to_candidate
 
-ROUTING_FILE = Path("apps/fastapi/app/routing.py")
+ROUTING_FILE = "routing.py"  # in the serving app's source folder
+_ROUTING_FUNCTIONS = ("choose_alias", "client_bucket")
 
 
-def load_routing(root: Path) -> ModuleType:
-    """apps/fastapi/app/routing.py of the repository (standard library only), as a module."""
-    path = root / ROUTING_FILE
+def routing_file(root: Path, spec: Spec) -> Path:
+    """The routing function's file: the repository's own (a regular file inside `root`), else
+    the one gitopsgen ships."""
+    own = root / spec.app_source_folder / ROUTING_FILE
+    inside = own.resolve().is_relative_to(root.resolve())
+    if inside and own.is_file() and not own.is_symlink():
+        return own
+    return serving_source() / "app" / ROUTING_FILE
+
+
+def load_routing(path: Path) -> ModuleType:
+    """The serving app's routing module (standard library only) from `path`."""
     spec = importlib.util.spec_from_file_location("gitopsgen_serving_routing", path)
     if spec is None or spec.loader is None or not path.is_file():
         raise GitopsgenError(f"cannot load the routing function from {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the file is the repository's code: any error is its own
+        raise GitopsgenError(
+            f"cannot load the routing function from {path}: {type(exc).__name__}: {exc}"
+        ) from exc
+    missing = [name for name in _ROUTING_FUNCTIONS if not callable(getattr(module, name, None))]
+    if missing:
+        raise GitopsgenError(
+            f"cannot load the routing function from {path}: it defines no {', '.join(missing)}"
+        )
     return module
 
 
@@ -57,9 +80,9 @@ def anonymous_clients(serving: Serving) -> str:
 
 
 def simulate(
-    env: Environment, root: Path, clients: int = 10_000, client_ids: tuple[str, ...] = ()
+    env: Environment, routing_path: Path, clients: int = 10_000, client_ids: tuple[str, ...] = ()
 ) -> Split:
-    routing = load_routing(root)
+    routing = load_routing(routing_path)
     s = env.serving
 
     def route(cid: str | None) -> str:
@@ -75,11 +98,11 @@ def simulate(
     )
 
 
-def bucket_shares(env: Environment, root: Path) -> dict[str, float]:
+def bucket_shares(env: Environment, routing_path: Path) -> dict[str, float]:
     """The exact share of clients (with an id) each alias serves: one client id per bucket of
     the serving app's own `client_bucket`, routed by its own `choose_alias`. Buckets are equally
     likely, so 100 representatives give the share exactly (canary 10% is 90/10, not 89.8/10.2)."""
-    routing = load_routing(root)
+    routing = load_routing(routing_path)
     s = env.serving
     representatives: dict[int, str] = {}
     index = 0
@@ -94,6 +117,6 @@ def bucket_shares(env: Environment, root: Path) -> dict[str, float]:
     return {alias: float(counts[alias]) for alias in ("A", "B")}
 
 
-def serves_everything(env: Environment, root: Path, alias: str) -> bool:
+def serves_everything(env: Environment, routing_path: Path, alias: str) -> bool:
     """Every client, with an id or without, is served by `alias`."""
-    return env.serving.default_alias == alias and bucket_shares(env, root)[alias] == 100.0
+    return env.serving.default_alias == alias and bucket_shares(env, routing_path)[alias] == 100.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gitopsgen.cli import analysis, cluster, promotion, repository
+from gitopsgen.cli import analysis, cluster, hydrate, promotion, repository, scaffold
 from gitopsgen.cli.common import EXIT_CODES_HELP
 
 
@@ -21,10 +21,12 @@ def cli() -> None:
 
 
 for _command in (
+    *scaffold.COMMANDS,
     *repository.COMMANDS,
     *promotion.COMMANDS,
     *analysis.COMMANDS,
     *cluster.COMMANDS,
+    *hydrate.COMMANDS,
 ):
     cli.add_command(_command)
 

@@ -241,10 +241,11 @@ def simulate_command(
     root: Path | None,
 ) -> None:
     """The traffic split of ENVIRONMENT, computed by the serving app's own routing function."""
-    from gitopsgen.analysis.simulate import anonymous_clients, simulate
+    from gitopsgen.analysis.simulate import anonymous_clients, routing_file, simulate
 
     base, _, current = load_for_environment(root, spec, environment)
-    split = simulate(current.require(environment), base, clients, client_ids)
+    routing = routing_file(base, current)
+    split = simulate(current.require(environment), routing, clients, client_ids)
     click.echo(split.summary() + f" over {clients} client ids")
     click.echo(
         f"requests without x-client-id: {anonymous_clients(current.require(environment).serving)}"

@@ -36,11 +36,11 @@ def render(spec: Path | None, root: Path | None, check: bool) -> None:
         stale = pending(result.changes)
         if stale:
             click.echo(unified_diff(result.changes), nl=False)
-            click.echo(f"{len(stale)} rendered file(s) are stale; run `make render`", err=True)
+            click.echo(f"{len(stale)} rendered file(s) are stale; run `gitopsgen render`", err=True)
             sys.exit(1)
         click.echo(f"{len(result.changes)} rendered file(s) are up to date")
         return
-    apply_changes(base, result.changes)
+    apply_changes(base, result.changes, result.folders)
     for change in result.changes:
         click.echo(f"{change.action.value:>9}  {change.path}")
     changed = sum(c.action is not Action.IDENTICAL for c in result.changes)

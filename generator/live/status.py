@@ -18,6 +18,8 @@ from gitopsgen.errors import ClusterUnreachable
 from gitopsgen.live.bluegreen import bluegreen_rows, read_bluegreen_objects
 from gitopsgen.live.gateway import gateway_rows, read_gateway_objects
 from gitopsgen.live.kubeconfig import kubeconfig_paths, require_kubeconfig_shape
+from gitopsgen.render.applicationsets import application_names
+from gitopsgen.render.registry import catalog
 from gitopsgen.render.values import WHITELIST_ANNOTATION, build_values
 from gitopsgen.spec.model import Environment, Spec
 
@@ -209,6 +211,8 @@ def _release_object(
 def _pool(api: Any, env: Environment, timeout: float) -> Any:
     from kubernetes import client  # slow to import: only status and wait need it
 
+    if env.metallb is None:
+        return None
     return _call(
         client.CustomObjectsApi(api).get_namespaced_custom_object,
         timeout,
@@ -260,6 +264,8 @@ def edge_checks(env: Environment, ingress: Any, pool: Any) -> list[Check]:
         live_list = annotations.get(WHITELIST_ANNOTATION) if annotations is not None else None
         expected = build_values(env)["ingress"]["annotations"][WHITELIST_ANNOTATION]
         checks.append(_check(env.name, "ingress allow-list", expected, live_list))
+    if env.metallb is None:
+        return checks
     addresses = ",".join((pool.get("spec") or {}).get("addresses") or []) if pool else None
     checks.append(
         _check(env.name, f"pool {env.metallb.pool}", ",".join(env.metallb.addresses), addresses)
@@ -268,8 +274,9 @@ def edge_checks(env: Environment, ingress: Any, pool: Any) -> list[Check]:
 
 
 def app_names(spec: Spec, env: Environment) -> list[str]:
-    """The Applications the ApplicationSets create for the environment (`<app.name>-<env>`)."""
-    return [f"{spec.app_name}-{env.name}", f"metallb-{env.name}"]
+    """The Applications the ApplicationSets create for the environment, as the renderers'
+    declarations say: the app's `<app.name>-<env>`, then one per environment folder it has."""
+    return application_names(spec, catalog(spec), env)
 
 
 def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvStatus:

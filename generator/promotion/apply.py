@@ -24,7 +24,7 @@ from gitopsgen.render.registry import render_all
 from gitopsgen.spec.edit import set_field
 from gitopsgen.spec.model import Spec
 from gitopsgen.sync.writer import Action, FileChange, apply_changes
-from gitopsgen.validate.checked_render import render_repository
+from gitopsgen.validate.checked_render import RenderResult, render_repository
 from gitopsgen.validate.run import ValidateOptions, default_crd_dirs, validate_repository
 from gitopsgen.yamlsource import FastLoader
 
@@ -39,18 +39,16 @@ class Outcome:
     pushed: bool = False
 
 
-def _render_and_validate(
-    root: Path, spec_path: Path
-) -> tuple[Spec, list[FileChange], list[Finding]]:
+def _render_and_validate(root: Path, spec_path: Path) -> tuple[RenderResult, list[Finding]]:
     """Write the render, then validate; on error the files are put back and ValidationFailed raised."""
     result = render_repository(spec_path, root)
-    apply_changes(root, result.changes)
+    apply_changes(root, result.changes, result.folders)
     # with the upstream CRDs where `schemas fetch` cached them, as the PR check has them
     findings = validate_repository(ValidateOptions(root, spec_path, crd_dirs=default_crd_dirs([])))
     if any(f.is_error for f in findings):
-        apply_changes(root, _reversed(result.changes))
+        apply_changes(root, _reversed(result.changes), result.folders)
         raise ValidationFailed(findings)
-    return result.spec, result.changes, findings
+    return result, findings
 
 
 def _reversed(changes: list[FileChange]) -> list[FileChange]:
@@ -75,9 +73,11 @@ def commit_render(root: Path, spec_path: Path, message: str | None) -> Outcome:
     index = Path(repo.out("rev-parse", "--path-format=absolute", "--git-path", "index"))
     saved_index = index.read_bytes() if index.exists() else None
     changes: list[FileChange] = []
+    folders: tuple[str, ...] = ()
     try:
         with signals_raise():
-            _, changes, _ = _render_and_validate(root, spec_path)
+            result, _ = _render_and_validate(root, spec_path)
+            changes, folders = result.changes, result.folders
             after = yaml.load(spec_path.read_text(), Loader=FastLoader)
             paths = _commit_paths(repo, root, [spec_rel] + [c.path for c in changes])
             if not repo.run("diff", "--quiet", "HEAD", "--", *paths, check=False).returncode:
@@ -88,7 +88,7 @@ def commit_render(root: Path, spec_path: Path, message: str | None) -> Outcome:
             sha = repo.commit(text, only=paths)
     except BaseException as exc:
         with signals_held():
-            apply_changes(root, _reversed(changes))
+            apply_changes(root, _reversed(changes), folders)
             if saved_index is not None and index.read_bytes() != saved_index:
                 index.write_bytes(saved_index)
         if isinstance(exc, GitError):
@@ -138,26 +138,28 @@ def apply_edit(
         with signals_raise(), scratch_worktree(repo, edit.branch, f"{edit.title!r}") as folder:
             work = folder / inner
             (work / spec_rel).write_text(after_text)
-            spec, changes, findings = _render_and_validate(work, work / spec_rel)
+            result, findings = _render_and_validate(work, work / spec_rel)
+            spec, changes = result.spec, result.changes
             paths = [spec_rel] + [c.path for c in changes if c.action is not Action.IDENTICAL]
             scratch = Repo(work)
             scratch.stage(paths)
             sha = scratch.commit(commit_message(changed, edit.title))
-            if push:
-                scratch.push(remote, edit.branch)
+            # the pull request is written before the push and inside the worktree, so that a
+            # failure in it (the routing function, the chart) leaves no branch here or there
             objects = object_changes(
                 work, before_spec, spec, render_all(before_spec), render_all(spec)
             )
+            facts = PullRequestFacts(
+                edit, changed, paths, before_spec, spec, work, findings, spec_rel, before, objects
+            )
+            body = pr_body(facts)
+            if push:
+                scratch.push(remote, edit.branch)
     except GitError as exc:
         raise PromotionError(
             f"{edit.env} {_fields(edit)} not changed: {exc}; the repository is as it was "
             f"(branch {original})"
         ) from exc
-    body = pr_body(
-        PullRequestFacts(
-            edit, changed, paths, before_spec, spec, root, findings, spec_rel, before, objects
-        )
-    )
     return Outcome(edit.branch, sha, edit.title, body, paths, pushed=push)
 
 

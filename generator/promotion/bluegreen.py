@@ -15,8 +15,6 @@ from gitopsgen.promotion.facts import PullRequestFacts
 from gitopsgen.spec.load import deep_merge
 from gitopsgen.spec.model import COLOURS, Environment
 
-CHART_VALUES = "apps/fastapi/chart/values.yaml"
-
 
 def colour_switch_edit(env: Environment, to: str, branch: str | None) -> Edit:
     """The edit that makes colour `to` serve all traffic of a blueGreen environment."""
@@ -71,7 +69,7 @@ def colour_section(facts: PullRequestFacts) -> list[str]:
     lines += [
         "",
         f"After the merge {total} pods run: {after.replicas} {after.rollout.active}, "
-        f"{pods} {idle}. {_cost(facts.root, after, pods)}",
+        f"{pods} {idle}. {_cost(facts.root, facts.after.chart_values_file, after, pods)}",
     ]
     if after.rollout.shadow_percent and pods:
         lines.append(
@@ -81,13 +79,13 @@ def colour_section(facts: PullRequestFacts) -> list[str]:
     return lines
 
 
-def _cost(root: Path, env: Environment, pods: int) -> str:
+def _cost(root: Path, chart_values: str, env: Environment, pods: int) -> str:
     if not pods:
         return (
             "The idle colour costs nothing and gives up the instant rollback: switching back "
             "waits for its pods to start."
         )
-    requests = _pod_requests(root, env)
+    requests = _pod_requests(root / chart_values, env)
     each = ", ".join(f"{k} {v}" for k, v in sorted(requests.items())) or "no stated requests"
     return (
         f"The idle colour costs {pods} pod(s) of {each} each, reserved for the instant "
@@ -95,9 +93,8 @@ def _cost(root: Path, env: Environment, pods: int) -> str:
     )
 
 
-def _pod_requests(root: Path, env: Environment) -> dict[str, Any]:
-    """resources.requests of one pod: the chart's defaults under the spec's helmValues."""
-    path = root / CHART_VALUES
+def _pod_requests(path: Path, env: Environment) -> dict[str, Any]:
+    """resources.requests of one pod: the chart's defaults (`path`) under the spec's helmValues."""
     chart: dict[str, Any] = yaml.safe_load(path.read_text()) if path.is_file() else {}
     merged = deep_merge(chart or {}, env.helm_values)
     requests = (merged.get("resources") or {}).get("requests") or {}

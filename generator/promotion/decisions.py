@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from gitopsgen.analysis.simulate import bucket_shares, serves_everything
+from gitopsgen.analysis.simulate import bucket_shares, routing_file, serves_everything
 from gitopsgen.errors import PromotionError
 from gitopsgen.git import Repo
 from gitopsgen.promotion.bluegreen import colour_switch_edit
@@ -29,7 +29,8 @@ def promotion_edit(spec: Spec, root: Path, env: str, to: str, branch: str | None
     serving = environment.serving
     alias = normalise_alias(to)
     colour = f"{alias} ({ALIAS_COLOURS[alias]})"
-    if serves_everything(environment, root, alias):
+    routing = routing_file(root, spec)
+    if serves_everything(environment, routing, alias):
         raise PromotionError(
             f"{env} already serves all traffic from {colour} (serving.mode {serving.mode}, "
             f"serving.defaultAlias {serving.default_alias}); nothing to promote"
@@ -43,7 +44,7 @@ def promotion_edit(spec: Spec, root: Path, env: str, to: str, branch: str | None
     if serving.mode != "blue_green":
         assignments.append((("serving", "mode"), "blue_green"))
         described.append(f"mode {serving.mode} -> blue_green")
-        share = bucket_shares(environment, root)[alias]
+        share = bucket_shares(environment, routing)[alias]
         note = (
             f"{colour} serves {share:g}% of {env}'s clients now (serving.mode {serving.mode}); "
             f"this promotion sets serving.mode blue_green, so it serves all of them once merged"

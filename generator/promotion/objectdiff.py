@@ -1,7 +1,9 @@
 """What Kubernetes will see: the objects whose rendered manifests change, field by field.
 
 Before and after, offline: the chart rendered for real by Helm with each environment's values
-(as Argo CD renders it), and the Argo CD and MetalLB documents gitopsgen renders itself.
+(as Argo CD renders it), and the documents gitopsgen renders itself, grouped as their renderers
+declare they are delivered: a per-environment folder under its environment, Argo CD's own
+objects under "Argo CD".
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from gitopsgen.render.output import EnvironmentFolders, ThroughChart
+from gitopsgen.render.registry import catalog
 from gitopsgen.render.values import values_path
 from gitopsgen.spec.edit import scalar_text
 from gitopsgen.spec.model import Spec
@@ -20,7 +24,6 @@ from gitopsgen.validate.helm import load_chart, render_chart
 
 ObjectKey = tuple[str, str]  # (kind, namespace/name)
 _ENV_VAR = re.compile(r"^spec\.template\.spec\.containers\[[^\]]+\]\.env\[([^\]]+)\]\.value$")
-_METALLB = re.compile(r"^metallb/([^/]+)/")
 ARGO_CD = "Argo CD"
 
 
@@ -31,22 +34,27 @@ def object_changes(
     out: dict[str, list[str]] = {}
     chart = None
     for env in after.environments:
-        path = values_path(env.name)
+        path = values_path(after, env.name)
         if old_files.get(path) == new_files.get(path):
             continue
-        chart = chart if chart is not None else load_chart(root)
+        chart = chart if chart is not None else load_chart(root, after.chart_path)
         if not hasattr(chart, "render"):
             out[env.name] = ["the chart cannot be loaded; see `gitopsgen validate`"]
             continue
         old_env = before.environment(env.name) if env.name in before.names else None
-        old = _chart_objects(chart, old_env, old_files.get(path), env.namespace, before.app_name)
-        new = _chart_objects(chart, env, new_files.get(path), env.namespace, after.app_name)
+        old = _chart_objects(chart, before, old_env, old_files.get(path), env.namespace)
+        new = _chart_objects(chart, after, env, new_files.get(path), env.namespace)
         out.setdefault(env.name, []).extend(diff_objects(old, new))
+    outputs = catalog(after)
     for path in sorted(set(old_files) | set(new_files)):
-        if path.startswith("apps/") or old_files.get(path) == new_files.get(path):
+        output = outputs.output_of(path)
+        if old_files.get(path) == new_files.get(path):
             continue
-        match = _METALLB.match(path)
-        group = match.group(1) if match else ARGO_CD
+        if output is not None and isinstance(output.delivery, ThroughChart):
+            continue  # the chart's objects, above
+        group = ARGO_CD
+        if output is not None and isinstance(output.delivery, EnvironmentFolders):
+            group = output.environment_of(path) or ARGO_CD
         old = _objects(old_files.get(path) or "", "")
         new = _objects(new_files.get(path) or "", "")
         out.setdefault(group, []).extend(diff_objects(old, new))
@@ -54,11 +62,11 @@ def object_changes(
 
 
 def _chart_objects(
-    chart: Any, env: Any, values_text: str | None, namespace: str, release: str
+    chart: Any, spec: Spec, env: Any, values_text: str | None, namespace: str
 ) -> dict[ObjectKey, Any]:
     if env is None or values_text is None:
         return {}
-    rendered = render_chart(chart, env, values_text, namespace, release)
+    rendered = render_chart(chart, spec, env, values_text, namespace)
     objects: dict[ObjectKey, Any] = {}
     for text in rendered.manifests.values():
         objects.update(_objects(text, namespace))

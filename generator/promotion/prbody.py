@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from gitopsgen.analysis.simulate import anonymous_clients, bucket_shares
+from gitopsgen.analysis.simulate import anonymous_clients, bucket_shares, routing_file
 from gitopsgen.findings import Finding, Severity
 from gitopsgen.promotion.bluegreen import colour_section
 from gitopsgen.promotion.facts import PullRequestFacts
+from gitopsgen.render.registry import catalog
 from gitopsgen.spec.edit import scalar_text
 from gitopsgen.spec.load import merged_environments
+from gitopsgen.spec.model import Spec
 
 ROUTING_FIELDS = {"mode", "defaultAlias", "canaryPercent", "abSplitPercent"}
 
@@ -32,7 +34,8 @@ def pr_body(facts: PullRequestFacts) -> str:
         "### Validation",
         "",
         f"`gitopsgen validate`: {validation_verdict(facts.findings)} "
-        "(spec schema, policies, Argo CD and MetalLB schemas, Helm render, preview).",
+        f"(spec schema, policies, {rendered_documents(facts.after)} schemas, Helm render, "
+        "preview).",
         "",
         "### Roll back",
         "",
@@ -61,6 +64,7 @@ def validation_verdict(findings: list[Finding]) -> str:
 def _traffic(facts: PullRequestFacts) -> list[str]:
     old_env = facts.before.environment(facts.edit.env)
     new_env = facts.after.environment(facts.edit.env)
+    routing = routing_file(facts.root, facts.after)
     return [
         "",
         "### Traffic",
@@ -69,8 +73,8 @@ def _traffic(facts: PullRequestFacts) -> list[str]:
         "",
         "| | A (blue) | B (green) |",
         "| --- | --- | --- |",
-        _traffic_row("before", old_env.serving.mode, bucket_shares(old_env, facts.root)),
-        _traffic_row("after", new_env.serving.mode, bucket_shares(new_env, facts.root)),
+        _traffic_row("before", old_env.serving.mode, bucket_shares(old_env, routing)),
+        _traffic_row("after", new_env.serving.mode, bucket_shares(new_env, routing)),
         "",
         f"Requests without `x-client-id` go to {anonymous_clients(new_env.serving)}.",
     ]
@@ -82,7 +86,8 @@ def _kubernetes(facts: PullRequestFacts) -> list[str]:
         "### What Kubernetes will see",
         "",
         "The objects whose rendered manifests change (the chart rendered by Helm with each "
-        "environment's values, as Argo CD renders it, and the Argo CD and MetalLB documents):",
+        "environment's values, as Argo CD renders it, and the "
+        f"{rendered_documents(facts.after)} documents):",
     ]
     if not facts.objects:
         return [*lines, "", "No object changes."]
@@ -93,6 +98,17 @@ def _kubernetes(facts: PullRequestFacts) -> list[str]:
             where = f" (cluster `{env.cluster.name}`, namespace `{env.namespace}`)"
         lines += ["", f"**{group}**{where}", "", *[f"- `{c}`" for c in changes]]
     return lines
+
+
+def rendered_documents(spec: Spec) -> str:
+    """What gitopsgen renders as documents of its own, as the renderers declare their delivery:
+    Argo CD's, and each per-environment folder some environment has ("Argo CD and MetalLB")."""
+    titles = ["Argo CD"] + [
+        delivery.title
+        for _, delivery in catalog(spec).environment_folders()
+        if any(delivery.destination(env) is not None for env in spec.environments)
+    ]
+    return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
 
 
 def _traffic_row(label: str, mode: str, shares: dict[str, float]) -> str:

@@ -1,32 +1,44 @@
-"""applicationsets/: the ApplicationSets of the app and of MetalLB, one element per environment."""
+"""applicationsets/: the app's ApplicationSet (`<app.name>.yaml`: the chart with each
+environment's Helm values) and one per output synced per environment folder (`metallb.yaml`),
+each with one element per environment. What they sync is read from the renderers' declarations.
+
+Names in Argo CD's namespace are unique to the spec, so two repositories share one Argo CD: the
+app's ApplicationSet and Applications carry app.name; the others carry argocd.project."""
 
 from __future__ import annotations
 
 import posixpath
 
-from gitopsgen.render import metallb, values
+from gitopsgen.render import hydrated
 from gitopsgen.render.jinja import render_template
-from gitopsgen.render.output import APPLICATION_SET, Catalog, Output
-from gitopsgen.spec.model import Spec
+from gitopsgen.render.output import (
+    APPLICATION_SET,
+    Catalog,
+    EnvironmentFolders,
+    InArgoCdNamespace,
+    Output,
+)
+from gitopsgen.spec.model import Environment, Spec
 
 # Synced by the root Application into Argo CD's namespace.
-OUTPUT = Output(folder="applicationsets", kubernetes_objects=True, kinds=(APPLICATION_SET,))
-CHART_PATH = "apps/fastapi/chart"
-FASTAPI_APPSET = f"{OUTPUT.folder}/fastapi.yaml"
-METALLB_APPSET = f"{OUTPUT.folder}/metallb.yaml"
+OUTPUT = Output(
+    folder="applicationsets",
+    kubernetes_objects=True,
+    kinds=(APPLICATION_SET,),
+    delivery=InArgoCdNamespace(by_root_app=True),
+)
 # Spec fields written into the ApplicationSets' `template`, which Argo CD evaluates as Go
 # templates (goTemplate: true). The list elements are data, never evaluated, so per-environment
 # values are safe there; these fields must not hold template delimiters (policy GG141).
 GO_TEMPLATED_FIELDS = (
     ("app", "name"),
+    ("app", "chart"),
     ("argocd", "namespace"),
     ("argocd", "project"),
     ("repo", "url"),
     ("repo", "targetRevision"),
 )
-# What the ApplicationSets point Argo CD at, as Go templates over an element's `.env`.
-VALUES_FILE = posixpath.relpath(values.values_path("{{ .env }}"), CHART_PATH)
-METALLB_FOLDER = metallb.env_folder("{{ .env }}")
+ENV = "{{ .env }}"  # an element's environment, as a Go template Argo CD renders
 
 # A Go template Argo CD renders per element: automated sync where the element says so.
 # It must repeat syncOptions, because a patch replaces lists rather than merging them.
@@ -45,21 +57,72 @@ def sync_patch(create_namespace: bool) -> str:
     return _SYNC_PATCH % str(create_namespace).lower()
 
 
-def render_applicationsets(spec: Spec, _catalog: Catalog) -> dict[str, str]:
-    return {
-        FASTAPI_APPSET: render_template(
+def app_appset_path(spec: Spec) -> str:
+    return f"{OUTPUT.folder}/{spec.app_name}.yaml"
+
+
+def folder_appset_path(delivery: EnvironmentFolders) -> str:
+    return f"{OUTPUT.folder}/{delivery.name}.yaml"
+
+
+def folder_appset_name(spec: Spec, delivery: EnvironmentFolders) -> str:
+    return f"{spec.project}-{delivery.name}"
+
+
+def values_file(spec: Spec, catalog: Catalog) -> str:
+    """The environment's values file as the app's ApplicationSet names it: relative to the chart."""
+    values = catalog.chart_values().folder
+    return posixpath.relpath(f"{values}/{ENV}.yaml", spec.chart_path)
+
+
+def application_names(spec: Spec, catalog: Catalog, env: Environment) -> list[str]:
+    """The Applications the ApplicationSets create for the environment: the app's
+    (`<app.name>-<env>`), then one per environment folder it has (`<project>-<name>-<env>`)."""
+    return [f"{spec.app_name}-{env.name}"] + [
+        f"{folder_appset_name(spec, delivery)}-{env.name}"
+        for _, delivery in catalog.environment_folders()
+        if delivery.destination(env) is not None
+    ]
+
+
+def render_applicationsets(spec: Spec, catalog: Catalog) -> dict[str, str]:
+    files = {
+        app_appset_path(spec): render_template(
             "applicationset-fastapi.yaml.j2",
             spec.source,
             spec=spec,
-            chart_path=CHART_PATH,
-            values_file=VALUES_FILE,
+            chart_path=spec.chart_path,
+            values_file=values_file(spec, catalog),
             sync_patch=sync_patch(True),
-        ),
-        METALLB_APPSET: render_template(
-            "applicationset-metallb.yaml.j2",
+            hydrated=hydrated.sources(spec, spec.app_name),
+        )
+    }
+    for output, delivery in catalog.environment_folders():
+        files.update(_folder_appset(spec, output, delivery))
+    return files
+
+
+def _folder_appset(spec: Spec, output: Output, delivery: EnvironmentFolders) -> dict[str, str]:
+    """The ApplicationSet of an output synced per environment folder; none when no environment
+    has one (the MetalLB ApplicationSet of a spec without MetalLB)."""
+    destinations = [
+        (env, namespace)
+        for env in spec.environments
+        if (namespace := delivery.destination(env)) is not None
+    ]
+    if not destinations:
+        return {}
+    return {
+        folder_appset_path(delivery): render_template(
+            "applicationset-folder.yaml.j2",
             spec.source,
             spec=spec,
-            synced_folder=METALLB_FOLDER,
-            sync_patch=sync_patch(False),
-        ),
+            delivery=delivery,
+            folder=output.folder,
+            appset_name=folder_appset_name(spec, delivery),
+            destinations=destinations,
+            synced_folder=f"{output.folder}/{ENV}",
+            sync_patch=sync_patch(delivery.create_namespace),
+            hydrated=hydrated.sources(spec, output.folder),
+        )
     }

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 from gitopsgen.render.jinja import render_template
-from gitopsgen.render.output import IP_ADDRESS_POOL, L2_ADVERTISEMENT, Catalog, Output
-from gitopsgen.spec.model import Spec
+from gitopsgen.render.output import (
+    IP_ADDRESS_POOL,
+    L2_ADVERTISEMENT,
+    Catalog,
+    EnvironmentFolders,
+    Output,
+)
+from gitopsgen.spec.model import Environment, Spec
 
-# The metallb ApplicationSet syncs metallb/<env>/ to the environment's cluster as is.
+
+def metallb_namespace(env: Environment) -> str | None:
+    """Where MetalLB runs on the environment's cluster; None: the environment has no MetalLB."""
+    return env.metallb.namespace if env.metallb is not None else None
+
+
+# An ApplicationSet of its own syncs metallb/<env>/ to the environment's cluster as is.
 OUTPUT = Output(
     folder="metallb",
     kubernetes_objects=True,
     kinds=(IP_ADDRESS_POOL, L2_ADVERTISEMENT),
     deploys=(IP_ADDRESS_POOL, L2_ADVERTISEMENT),
+    delivery=EnvironmentFolders("metallb", "MetalLB", metallb_namespace),
 )
 
 
 def env_folder(env_name: str) -> str:
-    """The folder the metallb ApplicationSet syncs to this environment's cluster."""
+    """The folder the MetalLB ApplicationSet syncs to this environment's cluster."""
     return f"{OUTPUT.folder}/{env_name}"
 
 
@@ -26,6 +39,9 @@ def pool_path(env_name: str) -> str:
 
 def render_metallb(spec: Spec, _catalog: Catalog) -> dict[str, str]:
     return {
-        pool_path(env.name): render_template("metallb-pool.yaml.j2", spec.source, env=env)
+        pool_path(env.name): render_template(
+            "metallb-pool.yaml.j2", spec.source, env=env, metallb=env.metallb
+        )
         for env in spec.environments
+        if env.metallb is not None
     }

@@ -1,14 +1,18 @@
 """What a renderer declares about its output: its folder, the kinds it emits, whether its files
-are Kubernetes objects, and what Argo CD creates from them. Everything else (the registry's
-folders, the AppProject's allowed kinds, our own schemas, the pinned upstream CRDs, which
-rendered files the validator checks as objects, the folders ApplicationSets sync) is derived
-from these declarations."""
+are Kubernetes objects, what Argo CD creates from them, and how they reach a cluster (its
+delivery). Everything else (the registry's folders, the AppProject's allowed kinds and
+destinations, our own schemas, the pinned upstream CRDs, which rendered files the validator
+checks as objects, the ApplicationSets and the folders they sync, the Application names `status`
+and `wait` read, the pull request's grouping of changed objects) is derived from these
+declarations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
+
+from gitopsgen.spec.model import Environment, Spec
 
 ARGO_CD_CRDS = "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/"
 METALLB_CRDS = "https://raw.githubusercontent.com/metallb/metallb/v0.16.1/config/crd/bases/"
@@ -41,21 +45,66 @@ class Kind:
 
 
 @dataclass(frozen=True)
+class InArgoCdNamespace:
+    """Applied into Argo CD's own namespace: synced there by the root Application
+    (`by_root_app`), or applied by hand once (the bootstrap)."""
+
+    by_root_app: bool
+
+
+@dataclass(frozen=True)
+class ThroughChart:
+    """Helm values, one file `<folder>/<env>.yaml` per environment: the app's ApplicationSet
+    renders the chart with it on the environment's cluster."""
+
+
+@dataclass(frozen=True)
+class EnvironmentFolders:
+    """A folder `<folder>/<env>/` per environment, synced as is to the environment's cluster by
+    an ApplicationSet of its own: `<argocd.project>-<name>`, whose Applications are
+    `<argocd.project>-<name>-<env>`. `destination` is the namespace the files go to in an
+    environment, None where the environment has none (no Application then)."""
+
+    name: str
+    title: str  # what the pull request calls these objects, e.g. "MetalLB"
+    destination: Callable[[Environment], str | None]
+    create_namespace: bool = False
+
+
+Delivery = InArgoCdNamespace | ThroughChart | EnvironmentFolders
+
+
+@dataclass(frozen=True)
 class Output:
     """What one renderer writes. `kinds` are the documents in its files (empty unless they are
     Kubernetes objects); `deploys` are the namespaced kinds Argo CD creates on an environment's
-    cluster from this folder, which the AppProject must allow."""
+    cluster from this folder, which the AppProject must allow; `delivery` says how the files
+    reach a cluster. A folder that follows the spec (the Helm values beside the chart the spec
+    names) is given by `folder_of`; `folder` is then its value for the default spec, and
+    `Catalog.for_spec` binds it."""
 
     folder: str
     kubernetes_objects: bool
     kinds: tuple[Kind, ...] = ()
     deploys: tuple[Kind, ...] = ()
+    delivery: Delivery = field(kw_only=True)
+    folder_of: Callable[[Spec], str] | None = field(default=None, kw_only=True, compare=False)
 
     def holds(self, path: str) -> bool:
         """True when `path` (relative, POSIX) lies below this output's folder."""
         parts = PurePosixPath(path).parts
         folder = PurePosixPath(self.folder).parts
         return len(parts) > len(folder) and parts[: len(folder)] == folder and ".." not in parts
+
+    def bind(self, spec: Spec) -> Output:
+        """This declaration with its folder as `spec` puts it."""
+        return self if self.folder_of is None else replace(self, folder=self.folder_of(spec))
+
+    def environment_of(self, path: str) -> str | None:
+        """The environment a file of an EnvironmentFolders output belongs to (its sub-folder)."""
+        if not isinstance(self.delivery, EnvironmentFolders) or not self.holds(path):
+            return None
+        return PurePosixPath(path).parts[len(PurePosixPath(self.folder).parts)]
 
 
 def unique_kinds(kinds: Iterable[Kind]) -> tuple[Kind, ...]:
@@ -69,6 +118,11 @@ class Catalog:
     never imports the registry."""
 
     outputs: tuple[Output, ...]
+
+    @classmethod
+    def for_spec(cls, outputs: Iterable[Output], spec: Spec) -> Catalog:
+        """The declarations with their folders as the spec puts them."""
+        return cls(tuple(o.bind(spec) for o in outputs))
 
     def kinds(self, folder: str | None = None) -> tuple[Kind, ...]:
         """The kinds the renderers emit (into `folder` only, when given)."""
@@ -87,6 +141,24 @@ class Catalog:
     def output_of(self, path: str) -> Output | None:
         """The declaration whose folder holds `path` (None outside every folder)."""
         return next((o for o in self.outputs if o.holds(path)), None)
+
+    def environment_folders(self) -> tuple[tuple[Output, EnvironmentFolders], ...]:
+        """The outputs synced per environment by ApplicationSets of their own, in order."""
+        return tuple(
+            (o, o.delivery) for o in self.outputs if isinstance(o.delivery, EnvironmentFolders)
+        )
+
+    def chart_values(self) -> Output:
+        """The one output the app's ApplicationSet layers on the chart (the Helm values)."""
+        return next(o for o in self.outputs if isinstance(o.delivery, ThroughChart))
+
+    def root_app_folder(self) -> str:
+        """The folder the root Application syncs into Argo CD's namespace."""
+        return next(
+            o.folder
+            for o in self.outputs
+            if isinstance(o.delivery, InArgoCdNamespace) and o.delivery.by_root_app
+        )
 
 
 def _argo(kind: str, crd_file: str) -> Kind:

@@ -31,36 +31,46 @@ RENDERERS: tuple[Renderer, ...] = (
     Renderer(metallb.render_metallb, metallb.OUTPUT),
 )
 
+# The declarations with the folders of a spec that leaves them at their defaults.
 CATALOG = Catalog(tuple(r.output for r in RENDERERS))
-# Where generated files live: render may write, and delete a stale generated file, only below these.
+# Where generated files live for that spec: render may write, and delete a stale generated file,
+# only below a spec's folders (`catalog(spec).folders`).
 OUTPUT_DIRS = CATALOG.folders
+
+
+def catalog(spec: Spec) -> Catalog:
+    """Every renderer's declaration with its folder as `spec` puts it. Read at each call, so a
+    renderer added to RENDERERS (a test's) is seen by everything that reads the catalog."""
+    return Catalog.for_spec((r.output for r in RENDERERS), spec)
 
 
 def declared_kinds(folder: str | None = None) -> tuple[Kind, ...]:
     """The kinds the renderers emit (into `folder` only, when given), in registry order."""
-    return CATALOG.kinds(folder)
+    return Catalog(tuple(r.output for r in RENDERERS)).kinds(folder)
 
 
 def deployed_kinds() -> tuple[Kind, ...]:
     """The AppProject's allowed namespaced kinds (see Catalog.deployed_kinds)."""
-    return CATALOG.deployed_kinds()
+    return Catalog(tuple(r.output for r in RENDERERS)).deployed_kinds()
 
 
-def output_of(path: str) -> Output | None:
-    """The declaration of the renderer whose folder holds `path` (None outside every folder)."""
-    return CATALOG.output_of(path)
+def output_of(path: str, spec: Spec | None = None) -> Output | None:
+    """The declaration of the renderer whose folder (as `spec` puts it, else the default) holds
+    `path` (None outside every folder)."""
+    chosen = catalog(spec) if spec is not None else CATALOG
+    return chosen.output_of(path)
 
 
 def render_all(spec: Spec, renderers: tuple[Renderer, ...] | None = None) -> dict[str, str]:
     """Every rendered file, path -> text, sorted by path; each one parsed back as YAML."""
     chosen = RENDERERS if renderers is None else renderers
-    catalog = Catalog(tuple(r.output for r in chosen))
+    bound = Catalog.for_spec((r.output for r in chosen), spec)
     files: dict[str, str] = {}
-    for renderer in chosen:
-        for path, text in renderer.render(spec, catalog).items():
-            if not renderer.output.holds(path):
+    for renderer, output in zip(chosen, bound.outputs, strict=True):
+        for path, text in renderer.render(spec, bound).items():
+            if not output.holds(path):
                 raise RenderError(
-                    f"{path} is rendered outside {renderer.output.folder}/, "
+                    f"{path} is rendered outside {output.folder}/, "
                     f"the folder {renderer.render.__name__} declares"
                 )
             if path in files:

@@ -1,17 +1,23 @@
-"""apps/fastapi/values/<env>.yaml: the Helm values Argo CD layers on the chart's defaults."""
+"""<values folder>/<env>.yaml (apps/fastapi/values/ here: `values/` beside the chart the spec
+names): the Helm values Argo CD layers on the chart's defaults."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from gitopsgen.render.jinja import render_template
-from gitopsgen.render.output import GATEWAY_API_KINDS, Catalog, Kind, Output
+from gitopsgen.render.output import GATEWAY_API_KINDS, Catalog, Kind, Output, ThroughChart
 from gitopsgen.spec.load import deep_merge
-from gitopsgen.spec.model import Environment, Spec
+from gitopsgen.spec.model import DEFAULT_CHART_PATH, Environment, Spec, values_folder_of
+
+
+def _values_folder(spec: Spec) -> str:
+    return spec.values_folder
+
 
 # Helm values, not Kubernetes objects; Argo CD renders the chart with them, which creates these.
 OUTPUT = Output(
-    folder="apps/fastapi/values",
+    folder=values_folder_of(DEFAULT_CHART_PATH),
     kubernetes_objects=False,
     deploys=(
         Kind("apps/v1", "Deployment"),
@@ -23,8 +29,9 @@ OUTPUT = Output(
         Kind("autoscaling/v2", "HorizontalPodAutoscaler"),
         *GATEWAY_API_KINDS,
     ),
+    delivery=ThroughChart(),
+    folder_of=_values_folder,
 )
-VALUES_DIR = OUTPUT.folder
 WHITELIST_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
 NGINX_PREFIX = "nginx.ingress.kubernetes.io/"
 
@@ -50,7 +57,7 @@ SPEC_OWNED_VALUES: dict[tuple[str, ...], str] = {
 OWNED_ANNOTATION_SUFFIX = "-snippet"
 
 _COMMENTS = {
-    "env": "The serving app's configuration; see apps/fastapi/README.md.",
+    "env": "The serving app's configuration: its container's environment variables.",
     "secret": "The name only: RELOAD_SECRET_TOKEN and SLACK_WEBHOOK_URL live in this Secret.",
     "ingress": "ingress-nginx enforces the allow-list; its Service needs "
     "externalTrafficPolicy: Local.",
@@ -67,8 +74,8 @@ _GATEWAY_COMMENTS = {**_COMMENTS, "ingress": "Off: a Gateway API provider serves
 PIN_VARIABLES = {"A": "MODEL_VERSION_A", "B": "MODEL_VERSION_B"}
 
 
-def values_path(env_name: str) -> str:
-    return f"{VALUES_DIR}/{env_name}.yaml"
+def values_path(spec: Spec, env_name: str) -> str:
+    return f"{spec.values_folder}/{env_name}.yaml"
 
 
 def app_environment(env: Environment) -> dict[str, str]:
@@ -135,7 +142,7 @@ def _gateway_api_values(env: Environment) -> dict[str, Any]:
             "port": gateway.port,
             "tlsSecretName": ingress.tls_secret_name,
             "externalTrafficPolicy": ingress.external_traffic_policy or "Local",
-            "addressPool": env.metallb.pool,
+            "addressPool": env.metallb.pool if env.metallb else "",
         }
     return values
 
@@ -174,10 +181,11 @@ def build_values(env: Environment) -> dict[str, Any]:
 
 def render_values(spec: Spec, _catalog: Catalog) -> dict[str, str]:
     return {
-        values_path(env.name): render_template(
+        values_path(spec, env.name): render_template(
             "values.yaml.j2",
             spec.source,
             env=env,
+            chart_values_file=spec.chart_values_file,
             values=build_values(env),
             comments=_GATEWAY_COMMENTS if env.ingress.uses_gateway_api else _COMMENTS,
         )

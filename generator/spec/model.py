@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitopsgen.errors import UnknownEnvironment
 
 ALIAS_COLOURS = {"A": "blue", "B": "green"}
+# Where the serving chart lives unless the spec says otherwise (app.chart): this repository's.
+DEFAULT_CHART_PATH = "apps/fastapi/chart"
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ class Environment:
     tracking_uri: str
     serving: Serving
     ingress: Ingress
-    metallb: MetalLB
+    metallb: MetalLB | None  # None: no MetalLB (a cloud load balancer, say); nothing rendered
     secret_name: str
     sync_policy: SyncPolicy
     # pins: alias -> the registered model version it serves exactly (model.versions)
@@ -175,6 +178,26 @@ class Environment:
         return self.replicas if colour == self.rollout.active else self.rollout.idle_replicas
 
 
+DELIVERY_MODES = ("chart", "hydrated")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How rendered output reaches a cluster: `chart` (Argo CD renders the chart from the spec
+    branch) or `hydrated` (gitopsgen hydrate commits plain manifests to environment branches,
+    the Argo CD Source Hydrator / GitOps Promoter contract; docs/hydrate.md)."""
+
+    mode: str = "chart"
+    branch_prefix: str = "environment/"
+    active_paths: bool = (
+        False  # GitOps Promoter's shared-branch mode (PromotionStrategy.activePath)
+    )
+
+    @property
+    def hydrated(self) -> bool:
+        return self.mode == "hydrated"
+
+
 @dataclass(frozen=True)
 class Spec:
     """The whole spec; `source` is its path relative to the repository root."""
@@ -186,6 +209,26 @@ class Spec:
     project: str
     app_name: str
     environments: tuple[Environment, ...]
+    chart_path: str = DEFAULT_CHART_PATH  # app.chart, relative to the repository root
+    delivery: Delivery = field(default_factory=Delivery)
+
+    @property
+    def release_name(self) -> str:
+        """The Helm release of every environment (the ApplicationSet's releaseName)."""
+        return self.app_name
+
+    @property
+    def values_folder(self) -> str:
+        return values_folder_of(self.chart_path)
+
+    @property
+    def chart_values_file(self) -> str:
+        return f"{self.chart_path}/values.yaml"
+
+    @property
+    def app_source_folder(self) -> str:
+        """Where a repository keeps its copy of the serving app: `app/` beside the chart."""
+        return posixpath.join(posixpath.dirname(self.chart_path), "app")
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:
@@ -207,6 +250,11 @@ class Spec:
         return tuple(env.name for env in self.environments)
 
 
+def values_folder_of(chart_path: str) -> str:
+    """Where the environments' Helm values are rendered: `values/` beside the chart."""
+    return posixpath.join(posixpath.dirname(chart_path), "values")
+
+
 def is_production_like_name(name: str) -> bool:
     return name == "prod" or name.startswith(("prod-", "production"))
 
@@ -218,7 +266,7 @@ def build_environment(
     cluster = data["cluster"]
     serving = data["serving"]
     ingress = data.get("ingress", {})
-    metallb = data["metallb"]
+    metallb = data.get("metallb")
     sync = data["syncPolicy"]
     image = {**app_image, **data.get("image", {})}
     return Environment(
@@ -255,12 +303,7 @@ def build_environment(
             external_traffic_policy=_external_traffic_policy(ingress),
             preview_host=ingress.get("previewHost"),
         ),
-        metallb=MetalLB(
-            pool=metallb["pool"],
-            addresses=tuple(metallb["addresses"]),
-            namespace=metallb.get("namespace", "metallb-system"),
-            auto_assign=metallb.get("autoAssign", True),
-        ),
+        metallb=build_metallb(metallb) if metallb is not None else None,
         # the chart convention for an app's Secret when the spec names none
         secret_name=(data.get("secrets") or {}).get("name") or f"{app_name}-secrets",
         sync_policy=SyncPolicy(sync["automated"], sync["prune"], sync["selfHeal"]),
@@ -268,6 +311,15 @@ def build_environment(
         helm_values=data.get("helmValues", {}),
         analysis=build_analysis(data.get("analysis") or {}, data["namespace"]),
         rollout=build_rollout(data, image.get("tag", ""), serving["defaultAlias"]),
+    )
+
+
+def build_metallb(data: dict[str, Any]) -> MetalLB:
+    return MetalLB(
+        pool=data["pool"],
+        addresses=tuple(data["addresses"]),
+        namespace=data.get("namespace", "metallb-system"),
+        auto_assign=data.get("autoAssign", True),
     )
 
 
@@ -321,6 +373,20 @@ def build_spec(data: dict[str, Any], display: str, envs: tuple[Environment, ...]
         project=text("argocd", "project"),
         app_name=text("app", "name"),
         environments=envs,
+        chart_path=text("app", "chart", DEFAULT_CHART_PATH) or DEFAULT_CHART_PATH,
+        delivery=build_delivery(data.get("delivery")),
+    )
+
+
+def build_delivery(data: Any) -> Delivery:
+    """The delivery section with its defaults (the schema has checked its types)."""
+    if not isinstance(data, dict):
+        return Delivery()
+    default = Delivery()
+    return Delivery(
+        mode=data.get("mode", default.mode),
+        branch_prefix=data.get("branchPrefix", default.branch_prefix),
+        active_paths=bool(data.get("activePaths", default.active_paths)),
     )
 
 

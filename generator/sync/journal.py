@@ -17,7 +17,8 @@ it applies it again (each step is idempotent), leaving the new tree; if that fai
 old files back. A journal is applied only when its `owner` file is the very inode, with the
 very modification time, that this checkout's writer recorded: one that came out of Git, an
 archive or a copy is never applied (ForeignJournal). A journal's paths are trusted only inside
-the rendered folders. Readers (`render --check`, `validate`) never recover: they read the tree
+the rendered folders it records (plain relative folders; the spec decides one of them, the Helm
+values beside its chart). Readers (`render --check`, `validate`) never recover: they read the tree
 as it is and say that a render is pending.
 """
 
@@ -26,15 +27,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gitopsgen.errors import ForeignJournal, WriteError
-from gitopsgen.render.registry import OUTPUT_DIRS, output_of
+from gitopsgen.render.registry import OUTPUT_DIRS
 from gitopsgen.safepaths import require_safe
 from gitopsgen.sync.lock import git_dirs, repository_lock
 
@@ -43,6 +45,8 @@ GIT_TXN = "gitopsgen-render"  # in the worktree's git folder
 JOURNAL = "journal.json"
 OWNER = "owner"
 KILL_HOOK = "GITOPSGEN_TEST_KILL_AT_STEP"  # tests: SIGKILL this process at the Nth step
+# A folder a journal may name: relative, no `..`, nothing hidden (so never .git), as app.chart
+_PLAIN_FOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 
 
 @dataclass(frozen=True)
@@ -65,23 +69,24 @@ class _Steps:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def write_all(root: Path, entries: list[Entry]) -> None:
-    """Apply every entry or none; a WriteError says nothing was changed."""
+def write_all(root: Path, entries: list[Entry], folders: tuple[str, ...]) -> None:
+    """Apply every entry (each inside one of the rendered `folders`) or none; a WriteError says
+    nothing was changed."""
     with repository_lock(root, exclusive=True, what="render"):
         recover(root)
         if entries:
-            _write_locked(root, entries)
+            _write_locked(root, entries, folders)
 
 
-def _write_locked(root: Path, entries: list[Entry]) -> None:
-    require_safe(root, OUTPUT_DIRS)
+def _write_locked(root: Path, entries: list[Entry], folders: tuple[str, ...]) -> None:
+    require_safe(root, folders)
     txn = txn_folder(root)
     steps = _Steps()
     try:
         txn.mkdir()
         _write_durably(txn / OWNER, b"", None)
         _stage(root, txn, entries, steps)
-        _commit(txn, [e.path for e in entries], steps)
+        _commit(txn, [e.path for e in entries], folders, steps)
     except OSError as exc:
         shutil.rmtree(txn, ignore_errors=True)
         raise _error(exc, root) from exc
@@ -113,14 +118,14 @@ def _recover_locked(root: Path) -> bool:
         shutil.rmtree(txn)
         return True
     try:
-        paths = _read_journal(txn)
+        paths, folders = _read_journal(txn)
     except (OSError, ValueError) as exc:
         raise ForeignJournal(
             f"{txn} holds a render journal that was not written in this checkout ({exc}); "
             "gitopsgen never applies such a journal. Delete that folder (`git rm -r` it if it "
             "is tracked), then run `gitopsgen render`, which rewrites every rendered file"
         ) from exc
-    require_safe(root, OUTPUT_DIRS)
+    require_safe(root, folders)
     try:
         _apply(root, txn, paths, _Steps())
     except OSError as exc:
@@ -219,17 +224,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _commit(txn: Path, paths: list[str], steps: _Steps) -> None:
+def _commit(txn: Path, paths: list[str], folders: tuple[str, ...], steps: _Steps) -> None:
     _fsync_dir(txn / "new")
-    record = {"paths": paths, "owner": _identity(txn / OWNER)}
+    record = {"paths": paths, "folders": list(folders), "owner": _identity(txn / OWNER)}
     _write_durably(txn / "journal.tmp", json.dumps(record).encode(), None)
     os.replace(txn / "journal.tmp", txn / JOURNAL)  # noqa: PTH105  the commit point
     _fsync_dir(txn)
     steps.done()
 
 
-def _read_journal(txn: Path) -> list[str]:
-    """The journal's paths, once it is proved this checkout's writer made it (ValueError)."""
+def _read_journal(txn: Path) -> tuple[list[str], tuple[str, ...]]:
+    """The journal's paths and folders, once it is proved this checkout's writer made it
+    (ValueError otherwise)."""
     data = json.loads((txn / JOURNAL).read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError("not a journal")
@@ -240,11 +246,21 @@ def _read_journal(txn: Path) -> list[str]:
     if not ours:
         raise ValueError("its owner file is not the one recorded")
     paths = data.get("paths")
+    folders = data.get("folders", list(OUTPUT_DIRS))
+    if not isinstance(folders, list) or not all(
+        isinstance(f, str) and _PLAIN_FOLDER.match(f) for f in folders
+    ):
+        raise ValueError("it names a folder that is not a plain one")
     if not isinstance(paths, list) or not all(
-        isinstance(p, str) and output_of(p) is not None for p in paths
+        isinstance(p, str) and any(_inside(p, f) for f in folders) for p in paths
     ):
         raise ValueError("it names a path outside the rendered folders")
-    return paths
+    return paths, tuple(folders)
+
+
+def _inside(path: str, folder: str) -> bool:
+    parts, base = PurePosixPath(path).parts, PurePosixPath(folder).parts
+    return len(parts) > len(base) and parts[: len(base)] == base and ".." not in parts
 
 
 def _make_parents(root: Path, target: Path) -> None:

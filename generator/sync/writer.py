@@ -11,7 +11,6 @@ from pathlib import Path
 
 from gitopsgen.errors import WriteError
 from gitopsgen.render.jinja import HEADER_MARK
-from gitopsgen.render.registry import OUTPUT_DIRS
 from gitopsgen.safepaths import read_regular, require_safe
 from gitopsgen.sync.journal import Entry, write_all
 
@@ -31,11 +30,11 @@ class FileChange:
     new: str | None
 
 
-def generated_files(root: Path) -> set[str]:
+def generated_files(root: Path, folders: Iterable[str]) -> set[str]:
     """Regular files below the output folders that carry gitopsgen's header: ours to update or
     delete. Symlinks are neither followed nor read (`find_unsafe` reports them)."""
     found: set[str] = set()
-    for folder in OUTPUT_DIRS:
+    for folder in folders:
         for current, _dirs, names in os.walk(root / folder, followlinks=False):
             for name in names:
                 path = Path(current) / name
@@ -59,11 +58,14 @@ def _read(path: Path) -> str | None:
         raise WriteError(f"cannot read {path}: {exc}") from exc
 
 
-def plan_changes(root: Path, rendered: dict[str, str]) -> list[FileChange]:
-    """What syncing `rendered` to `root` would do, file by file, sorted by path. Refuses
-    (UnsafeTreeError) when a rendered folder holds a symlink or a special file. Reads the tree
-    as it is: a writer recovers an interrupted render first (journal.recover), a reader never."""
-    require_safe(root, OUTPUT_DIRS)
+def plan_changes(
+    root: Path, rendered: dict[str, str], folders: tuple[str, ...]
+) -> list[FileChange]:
+    """What syncing `rendered` to `root` would do, file by file, sorted by path; `folders` are
+    the spec's rendered folders (`catalog(spec).folders`). Refuses (UnsafeTreeError) when a
+    rendered folder holds a symlink or a special file. Reads the tree as it is: a writer
+    recovers an interrupted render first (journal.recover), a reader never."""
+    require_safe(root, folders)
     changes = []
     for rel, text in rendered.items():
         old = _read(root / rel)
@@ -72,7 +74,7 @@ def plan_changes(root: Path, rendered: dict[str, str]) -> list[FileChange]:
         else:
             action = Action.IDENTICAL if old == text else Action.UPDATE
             changes.append(FileChange(rel, action, old, text))
-    for rel in generated_files(root) - set(rendered):
+    for rel in generated_files(root, folders) - set(rendered):
         changes.append(FileChange(rel, Action.DELETE, _read(root / rel), None))
     return sorted(changes, key=lambda c: c.path)
 
@@ -95,7 +97,8 @@ def unified_diff(changes: Iterable[FileChange]) -> str:
     return "".join(chunks)
 
 
-def apply_changes(root: Path, changes: list[FileChange]) -> None:
-    """Write every pending change, or none: on any error, or after a kill -9 and the next
-    command's recovery, the tree is either as it was or as rendered (see gitopsgen.sync.journal)."""
-    write_all(root, [Entry(c.path, c.new) for c in pending(changes)])
+def apply_changes(root: Path, changes: list[FileChange], folders: tuple[str, ...]) -> None:
+    """Write every pending change (all inside the rendered `folders`), or none: on any error, or
+    after a kill -9 and the next command's recovery, the tree is either as it was or as rendered
+    (see gitopsgen.sync.journal)."""
+    write_all(root, [Entry(c.path, c.new) for c in pending(changes)], folders)

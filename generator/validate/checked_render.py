@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gitopsgen.errors import SpecError
 from gitopsgen.findings import Finding
-from gitopsgen.render.registry import render_all
+from gitopsgen.render.registry import catalog, render_all
 from gitopsgen.spec.load import SpecReading, read_spec, read_spec_text
 from gitopsgen.spec.model import Spec
 from gitopsgen.sync.writer import FileChange, plan_changes
@@ -23,6 +23,7 @@ class RenderResult:
     files: dict[str, str]
     changes: list[FileChange]
     warnings: list[Finding]
+    folders: tuple[str, ...]  # the spec's rendered folders, where the changes are written
 
 
 @dataclass(frozen=True)
@@ -87,4 +88,6 @@ def render_repository(spec_path: Path, root: Path) -> RenderResult:
         raise SpecError(checked.errors)
     files = render_all(spec)
     warnings = [f for f in checked.policy_findings if not f.is_error]
-    return RenderResult(spec, checked.reading.document, files, plan_changes(root, files), warnings)
+    folders = catalog(spec).folders
+    changes = plan_changes(root, files, folders)
+    return RenderResult(spec, checked.reading.document, files, changes, warnings, folders)

@@ -1,5 +1,6 @@
 """The chart rendered for real (Helm v4, embedded by helm-python-sdk) with each environment's
-values, as Argo CD would: chart defaults, then apps/fastapi/values/<env>.yaml."""
+values, as Argo CD would: chart defaults, then <values folder>/<env>.yaml (the chart and its
+values folder are where the spec's app.chart puts them)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from typing import Any
 import yaml
 
 from gitopsgen.findings import Finding, build_finding
-from gitopsgen.render.applicationsets import CHART_PATH
 from gitopsgen.render.registry import output_of
 from gitopsgen.render.values import values_path
 from gitopsgen.spec.model import Environment, Spec
@@ -32,16 +32,17 @@ class ChartRender:
     values_refused: bool = False  # values.schema.json refused the values
 
 
-def load_chart(root: Path) -> Any:
-    """The chart, loaded once per run (Helm parses every template file on load)."""
+def load_chart(root: Path, chart_path: str) -> Any:
+    """The chart at `chart_path` (the spec's app.chart), loaded once per run (Helm parses every
+    template file on load)."""
     import helm_python as helm  # heavy: loads the Helm shared library
 
     try:
-        return helm.Chart.load(root / CHART_PATH)
+        return helm.Chart.load(root / chart_path)
     except helm.HelmError as exc:
         return build_finding(
             "GG303",
-            f"{CHART_PATH}/Chart.yaml",
+            f"{chart_path}/Chart.yaml",
             1,
             0,
             "",
@@ -51,12 +52,14 @@ def load_chart(root: Path) -> Any:
 
 
 def render_chart(
-    chart: Any, env: Environment, values_text: str, namespace: str, release: str
+    chart: Any, spec: Spec, env: Environment, values_text: str, namespace: str
 ) -> ChartRender:
-    """Render the chart with the environment's values; Helm's own errors become findings."""
+    """Render the chart with the environment's values, as the release `spec.release_name`;
+    Helm's own errors become findings."""
     import helm_python as helm  # heavy: loads the Helm shared library, on first use
 
-    values_file = values_path(env.name)
+    values_file = values_path(spec, env.name)
+    release = spec.release_name
     values = yaml.load(values_text, Loader=FastLoader) or {}
     try:
         rendered = chart.render(values, name=release, namespace=namespace, is_install=True)
@@ -70,7 +73,7 @@ def render_chart(
             [
                 build_finding(
                     "GG303",
-                    f"{CHART_PATH}/Chart.yaml",
+                    f"{spec.chart_path}/Chart.yaml",
                     1,
                     0,
                     env.name,
@@ -122,22 +125,23 @@ def check_chart(
     """Render per environment and check every manifest strictly against the Kubernetes schemas;
     values the chart's schema refuses are reported where they are written (spec_doc: the spec,
     for what helmValues sets)."""
-    chart = load_chart(root)
+    chart = load_chart(root, spec.chart_path)
     if isinstance(chart, Finding):
         return [chart]
-    project = find_project(_rendered_documents(files), spec.project)
+    project = find_project(_rendered_documents(files, spec), spec.project)
     findings: list[Finding] = []
     for env in spec.environments:
-        values_text = files[values_path(env.name)]
+        values_text = files[values_path(spec, env.name)]
         # the release is named as the ApplicationSet's releaseName: app.name
-        result = render_chart(chart, env, values_text, env.namespace, spec.app_name)
-        placed = values_schema_findings(
-            root, env, values_path(env.name), values_text, spec_doc, spec.source
+        result = render_chart(chart, spec, env, values_text, env.namespace)
+        findings.extend(
+            _placed(root, spec, env, values_text, spec_doc) or result.findings
+            if result.values_refused
+            else result.findings
         )
-        findings.extend(placed if result.values_refused and placed else result.findings)
         parsed: list[dict[str, Any]] = []
         for template, text in result.manifests.items():
-            ref = DocumentRef(f"{CHART_PATH}/{template}", label=f"{env.name}")
+            ref = DocumentRef(f"{spec.chart_path}/{template}", label=f"{env.name}")
             docs, problems = load_documents(text)  # parsed once, for every check below
             findings.extend(
                 check_text(text, ref, schemas) if problems else check_documents(docs, ref, schemas)
@@ -145,15 +149,26 @@ def check_chart(
             if project is not None:
                 findings.extend(_project_findings(project, env, docs, ref))
             parsed.extend(d.data for d in docs if isinstance(d.data, dict))
-        findings.extend(_replicas_with_rwo(env, parsed, values_path(env.name)))
+        findings.extend(_replicas_with_rwo(env, parsed, values_path(spec, env.name)))
     return findings
 
 
-def _rendered_documents(files: dict[str, str]) -> list[dict[str, Any]]:
+def _placed(
+    root: Path, spec: Spec, env: Environment, values_text: str, spec_doc: SourceDocument | None
+) -> list[Finding]:
+    """What values.schema.json refused, at the places it is written (empty: Helm's own words
+    stand)."""
+    values_file = values_path(spec, env.name)
+    return values_schema_findings(
+        root, spec.chart_path, env, values_file, values_text, spec_doc, spec.source
+    )
+
+
+def _rendered_documents(files: dict[str, str], spec: Spec) -> list[dict[str, Any]]:
     """The Kubernetes objects gitopsgen rendered (the AppProject among them)."""
     out: list[dict[str, Any]] = []
     for path, text in files.items():
-        output = output_of(path)
+        output = output_of(path, spec)
         if output is not None and output.kubernetes_objects:
             out.extend(d.data for d in load_documents(text)[0] if isinstance(d.data, dict))
     return out

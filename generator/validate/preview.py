@@ -190,8 +190,9 @@ def check_paths(
     name = (app.get("metadata") or {}).get("name", "?")
     source = (app.get("spec") or {}).get("source") or {}
     path = source.get("path")
-    if not isinstance(path, str):
-        return
+    labels = (app.get("metadata") or {}).get("labels") or {}
+    if not isinstance(path, str) or labels.get("gitopsgen.io/delivery") == "hydrated":
+        return  # a hydrated Application's folder is on its branch: `hydrate --check` checks it
     base = (root / path).resolve()
     folder = f"{path.strip('/')}/"
     present = base.is_dir() or any(r.startswith(folder) for r in rendered or set())

@@ -6,9 +6,11 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gitopsgen.findings import Finding, Severity, build_finding
-from gitopsgen.render.registry import OUTPUT_DIRS, output_of, render_all
+from gitopsgen.render.output import Catalog
+from gitopsgen.render.registry import catalog, render_all
 from gitopsgen.safepaths import UnsafePath, find_unsafe, read_input
 from gitopsgen.spec.model import Spec
 from gitopsgen.sync.writer import Action, FileChange, plan_changes
@@ -24,6 +26,7 @@ from gitopsgen.validate.documents import (
 from gitopsgen.validate.helm import check_chart
 from gitopsgen.validate.kube import DEFAULT_KUBE_VERSION, resolve_version
 from gitopsgen.validate.pins import check_pins_exist
+from gitopsgen.validate.policies.chart import check_chart_path
 from gitopsgen.validate.policies.rendered import (
     LoadedFile,
     check_annotations_and_secrets,
@@ -72,19 +75,33 @@ def validate_repository(options: ValidateOptions) -> list[Finding]:
     checked = check_spec(options.spec_path, options.root)
     findings: list[Finding] = list(checked.findings)
     subset = checked.renderable()
+    chart = _chart_findings(checked, options.root)
+    findings.extend(chart)
+    findings.extend(
+        _not_run(f, "Helm render (GG303/GG304) of the chart", "app.chart") for f in chart
+    )
+    helm = not chart
     if not checked.errors and subset is not None:
-        findings.extend(_check_rendered(subset, options.root, schemas, True, checked))
+        findings.extend(_check_rendered(subset, options.root, schemas, checked, True, helm))
     else:
         findings.extend(not_run_notes(checked))
         if subset is not None:
-            findings.extend(_check_rendered(subset, options.root, schemas, False, checked))
+            findings.extend(_check_rendered(subset, options.root, schemas, checked, False, helm))
     findings.extend(check_paths_given(options.extra_paths, options.root, schemas))
     spec = checked.reading.spec
     if options.tracking_uri and spec is not None and checked.reading.document is not None:
         findings.extend(check_pins_exist(spec, checked.reading.document, options.tracking_uri))
     if not options.crd_dirs and subset is not None:
-        findings.extend(crd_check_skipped(render_all(subset)))
+        findings.extend(crd_check_skipped(render_all(subset), catalog(subset)))
     return sorted(set(findings))
+
+
+def _chart_findings(checked: CheckedSpec, root: Path) -> list[Finding]:
+    """GG115 when the spec is readable and its app.chart names no chart of the repository."""
+    spec = checked.reading.spec
+    if spec is None or checked.reading.global_error is not None:
+        return []
+    return check_chart_path(spec, checked.reading.document, root)
 
 
 def not_run_notes(checked: CheckedSpec) -> Iterator[Finding]:
@@ -106,24 +123,26 @@ def not_run_notes(checked: CheckedSpec) -> Iterator[Finding]:
         yield _not_run(error, NOT_RUN_SEPARATOR.join(checks))
 
 
-def _not_run(cause: Finding, what: str) -> Finding:
+def _not_run(cause: Finding, what: str, where: str = "the spec") -> Finding:
     return build_finding(
         NOT_RUN_ID,
         cause.file,
         cause.line,
         cause.column,
         cause.path,
-        f"{what} not run: the spec has an error ({cause.id} at line {cause.line}); "
+        f"{what} not run: {where} has an error ({cause.id} at line {cause.line}); "
         "their findings would follow from it",
         "fix the error; the checks run again then",
         cause=f"{cause.id} at {cause.location()}",
     )
 
 
-def crd_check_skipped(files: dict[str, str]) -> Iterator[Finding]:
+def crd_check_skipped(files: dict[str, str], outputs: Catalog) -> Iterator[Finding]:
     """Without CRDs the upstream check (GG302) does not run: a skip, counted as one, at the
     first rendered file it would have checked."""
-    checked = sorted(p for p in files if (o := output_of(p)) and any(k.crd for k in o.kinds))
+    checked = sorted(
+        p for p in files if (o := outputs.output_of(p)) and any(k.crd for k in o.kinds)
+    )
     if checked:
         yield build_finding(
             "GG302",
@@ -139,22 +158,23 @@ def crd_check_skipped(files: dict[str, str]) -> Iterator[Finding]:
 
 
 def _check_rendered(
-    spec: Spec, root: Path, schemas: SchemaSet, drift: bool, checked: CheckedSpec
+    spec: Spec, root: Path, schemas: SchemaSet, checked: CheckedSpec, drift: bool, helm: bool
 ) -> Iterator[Finding]:
     files = render_all(spec)
-    unsafe = find_unsafe(root, OUTPUT_DIRS)
+    outputs = catalog(spec)
+    unsafe = find_unsafe(root, outputs.folders)
     yield from unsafe_findings(unsafe)
     if not unsafe:  # drift reads the tree, which is not read through a symlink
-        changes = plan_changes(root, files)
+        changes = plan_changes(root, files, outputs.folders)
         if drift:
             yield from drift_findings(changes)
-        strays = unrendered_files(root, set(files) | {c.path for c in changes})
+        strays = unrendered_files(root, set(files) | {c.path for c in changes}, outputs)
         yield from stray_findings(strays)
-        objects = [root / s for s in strays if _holds_objects(s)]
+        objects = [root / s for s in strays if _holds_objects(s, outputs)]
         yield from check_paths_given(objects, root, schemas)
     loaded: list[LoadedFile] = []
     for path, text in files.items():
-        output = output_of(path)
+        output = outputs.output_of(path)
         if output is None or not output.kubernetes_objects:
             # e.g. Helm values: the chart's schema checks them; secrets are looked for everywhere
             yield from check_annotations_and_secrets([(path, load_documents(text)[0])])
@@ -163,13 +183,21 @@ def _check_rendered(
         yield from check_documents(docs, DocumentRef(path), schemas)
         loaded.append((path, docs))
     yield from check_rendered_policies(loaded)
-    yield from check_chart(root, spec, files, schemas, checked.reading.document)
+    if helm:
+        yield from check_chart(root, spec, files, schemas, checked.reading.document)
     for path, docs in loaded:
         for doc in docs:
             if isinstance(doc.data, dict) and doc.data.get("kind") == "ApplicationSet":
-                yield from check_preview(
-                    preview_applicationset(doc.data, path), root, path, schemas, set(files)
-                )
+                preview = preview_applicationset(doc.data, path)
+                if not helm:  # GG115 said the chart is missing; its paths would only echo it
+                    preview.applications = [
+                        a for a in preview.applications if _source_path(a) != spec.chart_path
+                    ]
+                yield from check_preview(preview, root, path, schemas, set(files))
+
+
+def _source_path(app: dict[str, Any]) -> object:
+    return ((app.get("spec") or {}).get("source") or {}).get("path")
 
 
 def check_preview(
@@ -189,10 +217,10 @@ def check_preview(
         yield from check_paths(app, root, file, rendered or set())
 
 
-def unrendered_files(root: Path, known: set[str]) -> list[str]:
+def unrendered_files(root: Path, known: set[str], outputs: Catalog) -> list[str]:
     """Files in the rendered folders that the spec does not render (nor rendered earlier)."""
     found = []
-    for folder in OUTPUT_DIRS:
+    for folder in outputs.folders:
         for current, _dirs, names in os.walk(root / folder, followlinks=False):
             for name in names:
                 rel = (Path(current) / name).relative_to(root).as_posix()
@@ -201,8 +229,8 @@ def unrendered_files(root: Path, known: set[str]) -> list[str]:
     return sorted(found)
 
 
-def _holds_objects(path: str) -> bool:
-    output = output_of(path)
+def _holds_objects(path: str, outputs: Catalog) -> bool:
+    output = outputs.output_of(path)
     return output is not None and output.kubernetes_objects and path.endswith((".yaml", ".yml"))
 
 
@@ -249,7 +277,7 @@ def drift_findings(changes: list[FileChange]) -> Iterator[Finding]:
             0,
             "",
             f"{change.path} {message}",
-            "run `make render` and commit the result",
+            "run `gitopsgen render` and commit the result",
         )
 
 

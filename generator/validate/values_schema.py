@@ -22,7 +22,6 @@ import yaml
 from jsonschema import Draft7Validator, ValidationError
 
 from gitopsgen.findings import Finding, build_finding
-from gitopsgen.render.applicationsets import CHART_PATH
 from gitopsgen.spec.load import written_at
 from gitopsgen.spec.model import Environment
 from gitopsgen.yamlsource import FastLoader, PathPart, SourceDocument, format_path, load_document
@@ -57,6 +56,7 @@ def coalesce(defaults: Any, values: Any) -> Any:
 
 def values_schema_findings(
     root: Path,
+    chart_path: str,
     env: Environment,
     values_file: str,
     values_text: str,
@@ -64,7 +64,7 @@ def values_schema_findings(
     spec_file: str,
 ) -> list[Finding]:
     """One finding per schema error of the merged values (empty: the schema accepts them)."""
-    loaded = _chart_schema((root / CHART_PATH).resolve())
+    loaded = _chart_schema((root / chart_path).resolve())
     if loaded is None:
         return []
     validator, defaults = loaded

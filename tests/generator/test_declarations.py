@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from gitopsgen.errors import RenderError
-from gitopsgen.render.output import Output
+from gitopsgen.render.output import InArgoCdNamespace, Output
 from gitopsgen.render.registry import (
     CATALOG,
     OUTPUT_DIRS,
@@ -56,7 +56,10 @@ def test_a_path_outside_the_declared_folder_fails_the_render(
     def render_stray(_spec: Any, _catalog: Any) -> dict[str, str]:
         return {"elsewhere/stray.yaml": "a: 1\n"}
 
-    stray = Renderer(render_stray, Output(folder="metallb", kubernetes_objects=True))
+    by_hand = InArgoCdNamespace(by_root_app=False)
+    stray = Renderer(
+        render_stray, Output(folder="metallb", kubernetes_objects=True, delivery=by_hand)
+    )
     monkeypatch.setattr("gitopsgen.render.registry.RENDERERS", (*RENDERERS, stray))
     with pytest.raises(RenderError, match=r"elsewhere/stray.yaml is rendered outside metallb/"):
         render_all(golden_spec())
@@ -64,7 +67,8 @@ def test_a_path_outside_the_declared_folder_fails_the_render(
 
 @pytest.mark.parametrize("path", ["metallb", "metallbx/a.yaml", "metallb/../bootstrap/x.yaml"])
 def test_holds_is_a_folder_prefix_not_a_string_prefix(path: str) -> None:
-    assert not Output(folder="metallb", kubernetes_objects=True).holds(path)
+    by_hand = InArgoCdNamespace(by_root_app=False)
+    assert not Output(folder="metallb", kubernetes_objects=True, delivery=by_hand).holds(path)
 
 
 def test_rendered_documents_are_the_kinds_their_renderer_declares() -> None:

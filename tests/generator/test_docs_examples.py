@@ -39,6 +39,10 @@ TESTED_ELSEWHERE = {
     "drift-text": "tests/serving/test_drift.py",
     "helm-values-fragment": "tests/generator/test_docs_pages.py",
     "helm-values-refused": "tests/generator/test_docs_pages.py",
+    **dict.fromkeys(
+        ("own-init", "own-render", "own-validate", "own-upgrade-check"),
+        "tests/generator/test_own_repository_doc.py",
+    ),
 }
 
 

@@ -107,9 +107,19 @@ def test_function_level_imports_only_in_the_cli_or_for_heavy_extras_with_a_reaso
 
 def test_the_wheel_lists_every_package_of_the_folder() -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert config["package-dir"] == {"gitopsgen": "generator"}
+    # the serving chart and app ship as data of packages mapped from apps/fastapi
+    assert config["package-dir"] == {
+        "gitopsgen": "generator",
+        "gitopsgen.scaffold.fastapi": "apps/fastapi",
+    }
     folders = {
         ".".join(("gitopsgen", *p.parent.relative_to(PACKAGE).parts))
         for p in PACKAGE.rglob("__init__.py")
     }
-    assert set(config["packages"]) == folders
+    serving = REPO / "apps/fastapi"
+    shipped = {
+        ".".join(("gitopsgen.scaffold.fastapi", *p.relative_to(serving).parts))
+        for p in [serving, serving / "app", serving / "app/routes", *serving.glob("chart/**")]
+        if p.is_dir()
+    }
+    assert set(config["packages"]) == folders | shipped

@@ -32,7 +32,7 @@ def clone_of_this_repository(dest: Path) -> Path:
     listed = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     for rel in filter(None, listed.split("\0")):
         source = REPO / rel
-        if source.is_symlink():  # the `gitopsgen -> generator` link: the clone runs its own code
+        if source.is_symlink():  # `gitopsgen -> generator`: the clone runs its own code
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             (dest / rel).symlink_to(source.readlink())
         elif source.is_file():

@@ -19,7 +19,12 @@ def test_preview_prints_the_applications_argo_cd_will_create(
     frozen_root: Path, run_cli: Invoke
 ) -> None:
     apps = apps_of(run_cli("preview", "--root", frozen_root).stdout)
-    assert sorted(apps) == ["fastapi-dev", "fastapi-prod", "metallb-dev", "metallb-prod"]
+    assert sorted(apps) == [
+        "fastapi-dev",
+        "fastapi-prod",
+        "mlops-serving-metallb-dev",
+        "mlops-serving-metallb-prod",
+    ]
     prod = apps["fastapi-prod"]["spec"]
     assert prod["destination"] == {
         "server": "https://prod.k8s.example.internal:6443",
@@ -27,12 +32,12 @@ def test_preview_prints_the_applications_argo_cd_will_create(
     }
     assert prod["source"]["helm"]["valueFiles"] == ["values.yaml", "../values/prod.yaml"]
     assert prod["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
-    assert apps["metallb-dev"]["spec"]["source"]["path"] == "metallb/dev"
+    assert apps["mlops-serving-metallb-dev"]["spec"]["source"]["path"] == "metallb/dev"
 
 
 def test_preview_one_environment(frozen_root: Path, run_cli: Invoke) -> None:
     apps = apps_of(run_cli("preview", "dev", "--root", frozen_root).stdout)
-    assert sorted(apps) == ["fastapi-dev", "metallb-dev"]
+    assert sorted(apps) == ["fastapi-dev", "mlops-serving-metallb-dev"]
     run_cli("preview", "nope", "--root", frozen_root, expect=2)
 
 

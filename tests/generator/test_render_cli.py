@@ -111,7 +111,8 @@ def test_failure_while_swapping_in_rolls_back(
         .replace("canaryPercent: 20}", "canaryPercent: 30}")
         .replace("replicas: 2", "replicas: 3")
     )
-    changes = render_repository(spec, tmp_repo).changes
+    result = render_repository(spec, tmp_repo)
+    changes = result.changes
     before = snapshot(tmp_repo)
     real_replace = Path.replace
     calls = []
@@ -124,7 +125,7 @@ def test_failure_while_swapping_in_rolls_back(
 
     monkeypatch.setattr(Path, "replace", fail_on_second)
     with pytest.raises(WriteError, match="No space left on device"):
-        apply_changes(tmp_repo, changes)
+        apply_changes(tmp_repo, changes, result.folders)
     monkeypatch.undo()
     assert len(calls) >= 2  # the first file had been replaced, and was restored (by replace)
     assert snapshot(tmp_repo) == before

@@ -38,8 +38,9 @@ def routes() -> dict[str, dict[str, Any]]:
         out[f"/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/fastapi-{env}"] = recorded(
             f"application-fastapi-{env}.json"
         )
-        out[f"/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/metallb-{env}"] = recorded(
-            f"application-metallb-{env}.json"
+        metallb = f"mlops-serving-metallb-{env}"
+        out[f"/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/{metallb}"] = recorded(
+            f"application-{metallb}.json"
         )
         out[f"/apis/apps/v1/namespaces/fastapi-{env}/deployments"] = recorded(
             f"deployments-fastapi-{env}.json"

@@ -33,3 +33,13 @@ def test_drift_workflow_is_off_by_default_and_opens_the_pinning_pr() -> None:
     assert "--fix git --push --open-pr" in script
     assert '"$RUNNER_TEMP/drift.md"' in script
     assert workflow["permissions"] == {"contents": "write", "pull-requests": "write"}
+
+
+def test_hydrate_workflow_is_off_by_default_and_pushes_after_a_merge() -> None:
+    workflow = yaml.safe_load((REPO / ".github/workflows/hydrate.yaml").read_text())
+    assert set(workflow[True]) == {"push", "workflow_dispatch"}
+    assert workflow[True]["push"] == {"branches": ["main"]}
+    job = workflow["jobs"]["hydrate"]
+    assert job["if"] == "vars.GITOPSGEN_HYDRATE_ENABLED == 'true'"
+    assert "gitopsgen hydrate --push" in job["steps"][-1]["run"]
+    assert workflow["permissions"] == {"contents": "write"}

@@ -56,7 +56,7 @@ def _pool_ranges(
     env: Environment, at: SpecLocator, problems: list[Finding]
 ) -> list[tuple[int, int, int, str]]:
     ranges: list[tuple[int, int, int, str]] = []
-    for index, entry in enumerate(env.metallb.addresses):
+    for index, entry in enumerate(env.metallb.addresses if env.metallb else ()):
         parsed, problem = parse_pool_entry(entry)
         if parsed is None:
             problems.append(
@@ -78,7 +78,7 @@ def check_pools(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
     ranges = {env.name: _pool_ranges(env, at, problems) for env in spec.environments}
     yield from problems
     for a, b in combinations(spec.environments, 2):
-        if a.cluster.server != b.cluster.server:
+        if a.cluster.server != b.cluster.server or a.metallb is None or b.metallb is None:
             continue
         if a.metallb.pool == b.metallb.pool and a.metallb.namespace == b.metallb.namespace:
             yield at.finding(
