@@ -93,6 +93,17 @@ class WriteError(GitopsgenError):
     exit_code = ExitCode.USAGE
 
 
+class RepositoryBusy(GitopsgenError):
+    """Another gitopsgen held the repository's lock for longer than we wait."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ForeignJournal(WriteError):
+    """A render journal gitopsgen did not write in this checkout (it came out of Git or a
+    copy): never applied; the user removes it."""
+
+
 class Described(Protocol):
     def describe(self) -> str: ...
 

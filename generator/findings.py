@@ -117,8 +117,10 @@ REGISTRY: dict[str, Check] = {
             "GG140", _E, "helmValues.env does not set a name the chart, the spec or the Secret owns"
         ),
         Check("GG141", _E, "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`"),
+        Check("GG142", _E, "helmValues does not set what gitopsgen renders from the spec"),
         # asked only with `validate --tracking-uri`: the registry is not offline
         Check("GG150", _E, "a pinned model version (model.versions) exists in the registry"),
+        Check("GG160", _W, "a canary does not send requests without x-client-id to its candidate"),
         # GG180-GG183: blue-green of the serving image (rollout.strategy blueGreen)
         Check("GG180", _E, "each colour's image tag is pinned; a warning outside production-like"),
         Check("GG181", _E, "the two colours differ in image tag or alias"),
@@ -138,6 +140,7 @@ REGISTRY: dict[str, Check] = {
         Check("GG305", _S, "a document whose kind has no schema: not checked"),
         Check("GG306", _E, "ApplicationSet templates expand as Argo CD expands them"),
         Check("GG307", _E, "previewed Applications' chart path and value files exist"),
+        Check("GG308", _E, "the AppProject permits every manifest's kind and namespace"),
         Check("GG309", _E, "a file to validate is readable, valid YAML"),
         Check("GG310", _E, "a CEL rule of the CRD (x-kubernetes-validations) holds"),
         Check("GG311", _S, "a CEL rule gitopsgen could not evaluate: not checked"),

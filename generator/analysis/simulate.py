@@ -12,7 +12,8 @@ from types import ModuleType
 
 from gitopsgen.errors import GitopsgenError
 from gitopsgen.scaffold.sources import serving_source
-from gitopsgen.spec.model import Environment, Spec
+from gitopsgen.spec.model import ALIAS_COLOURS, Environment, Serving, Spec
+from gitopsgen.validate.policies.traffic import sends_anonymous_to_candidate
 
 ROUTING_FILE = "routing.py"  # in the serving app's source folder
 _ROUTING_FUNCTIONS = ("choose_alias", "client_bucket")
@@ -60,6 +61,22 @@ class Split:
     def summary(self) -> str:
         shares = ", ".join(f"{a} {self.shares.get(a, 0.0):.1f}%" for a in ("A", "B"))
         return f"{self.env} ({self.mode}, default {self.default_alias}): {shares}"
+
+
+def anonymous_clients(serving: Serving) -> str:
+    """What requests without an `x-client-id` get: `defaultAlias`, said against the split."""
+    alias = serving.default_alias
+    named = f"{alias} ({ALIAS_COLOURS[alias]})"
+    if sends_anonymous_to_candidate(serving):
+        return (
+            f"{named}, the canary's candidate: all of them, not {serving.canary_percent}% "
+            "(set serving.defaultAlias: A to keep them on the live model)"
+        )
+    if serving.mode == "canary":
+        return f"{named}, the live model; the canary's share applies to clients with an id"
+    if serving.mode == "ab_test":
+        return f"{named}; the A/B split applies to clients with an id"
+    return f"{named}, as every request"
 
 
 def simulate(

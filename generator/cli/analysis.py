@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gitopsgen.cli.common import (
+    Access,
     command_epilog,
     complete_environment,
     environment_argument,
@@ -132,7 +133,7 @@ def verify(
     from gitopsgen.analysis.verify import Verdict
     from gitopsgen.analysis.verify_report import REPORTERS
 
-    base, spec_path, current = load_for_environment(root, spec, environment)
+    base, spec_path, current = load_for_environment(root, spec, environment, Access.PROMOTE)
     result = run_verification(current, spec_path, environment, prometheus, window, candidate)
     click.echo(REPORTERS[fmt](result), nl=False)
     if rollback_on_failure and result.verdict is Verdict.FAILED:
@@ -180,7 +181,7 @@ def canary(
     from gitopsgen.analysis.verify_report import report_text
     from gitopsgen.promotion.canary import canary_edit
 
-    base, spec_path, current = load_for_environment(root, spec, environment)
+    base, spec_path, current = load_for_environment(root, spec, environment, Access.PROMOTE)
     result = None
     if not skip_verify:
         result = run_verification(current, spec_path, environment, prometheus, window, None)

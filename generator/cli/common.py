@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from enum import Enum
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -92,24 +93,53 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def resolve_paths(root: Path | None, spec: Path | None) -> tuple[Path, Path]:
-    """(repository root, spec path) from the options, the root found from the current folder."""
+class Access(Enum):
+    """What a command does to the repository's tree, and so which lock it holds throughout."""
+
+    NONE = "none"  # reads the spec only (status, simulate)
+    READ = "read"  # reads the tree as committed: shared lock, never writes or recovers
+    WRITE = "write"  # writes the tree: exclusive lock, recovers interrupted work first
+    PROMOTE = "promote"  # builds a branch: recovers a killed promotion, then its worktree locks
+
+
+def resolve_paths(
+    root: Path | None, spec: Path | None, access: Access = Access.NONE
+) -> tuple[Path, Path]:
+    """(repository root, spec path) from the options, the root found from the current folder;
+    the repository's lock is held, as `access` says, until the command ends."""
     from gitopsgen.promotion.worktree import recover_at
+    from gitopsgen.sync.journal import pending_journal, recover
+    from gitopsgen.sync.lock import repository_lock
 
     base = root.resolve() if root is not None else find_root(Path.cwd())
-    recovered = recover_at(base)
-    if recovered:
-        click.echo(f"note: {recovered}", err=True)
+    if access in (Access.READ, Access.WRITE):
+        ctx = click.get_current_context()
+        exclusive = access is Access.WRITE
+        ctx.with_resource(repository_lock(base, exclusive=exclusive, what=ctx.command_path))
+    if access in (Access.WRITE, Access.PROMOTE):
+        recovered = recover_at(base)  # takes the lock while it recovers
+        if recovered:
+            click.echo(f"note: {recovered}", err=True)
+    if access is Access.WRITE:
+        recover(base)
+    elif access is Access.READ:
+        pending = pending_journal(base)
+        if pending is not None:
+            click.echo(
+                f"note: an interrupted render left {pending}; this command reads the tree as "
+                "it is and never recovers; `gitopsgen render` finishes or undoes it",
+                err=True,
+            )
     return base, (spec if spec is not None else base / SPEC_RELATIVE)
 
 
 def load_for_environment(
-    root: Path | None, spec: Path | None, environment: str | None
+    root: Path | None, spec: Path | None, environment: str | None, access: Access = Access.NONE
 ) -> tuple[Path, Path, Spec]:
     """(root, spec path, Spec) for a command about one environment (or all when None)."""
     from gitopsgen.validate.checked_render import render_repository
 
-    base, spec_path = resolve_paths(root, spec)
+    base, spec_path = resolve_paths(root, spec, access)
     current = render_repository(spec_path, base).spec
     if environment is not None:
         current.require(environment)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from gitopsgen.cli.common import (
+    Access,
     command_epilog,
     environment_argument,
     load_for_environment,
@@ -56,7 +57,7 @@ def run_edit(
     build: Callable[[Path, Path, Spec], Edit],
 ) -> None:
     """The flow `promote`, `set` and `rollback` share: load, build the edit, branch, commit."""
-    base, spec_path, current = load_for_environment(root, spec, environment)
+    base, spec_path, current = load_for_environment(root, spec, environment, Access.PROMOTE)
     edit = build(base, spec_path, current)
     if edit.note:
         click.echo(f"note: {edit.note}", err=True)
@@ -101,7 +102,7 @@ def commit(spec: Path | None, root: Path | None, message: str | None) -> None:
     """Render, validate, and commit exactly the spec and the rendered files."""
     from gitopsgen.promotion.apply import commit_render
 
-    base, spec_path = resolve_paths(root, spec)
+    base, spec_path = resolve_paths(root, spec, Access.WRITE)
     outcome = commit_render(base, spec_path, message)
     click.echo(f"committed {outcome.commit[:12]} on {outcome.branch}: {outcome.title}")
 
@@ -240,13 +241,15 @@ def simulate_command(
     root: Path | None,
 ) -> None:
     """The traffic split of ENVIRONMENT, computed by the serving app's own routing function."""
-    from gitopsgen.analysis.simulate import routing_file, simulate
+    from gitopsgen.analysis.simulate import anonymous_clients, routing_file, simulate
 
     base, _, current = load_for_environment(root, spec, environment)
     routing = routing_file(base, current)
     split = simulate(current.require(environment), routing, clients, client_ids)
     click.echo(split.summary() + f" over {clients} client ids")
-    click.echo(f"requests without x-client-id: {split.default_alias}")
+    click.echo(
+        f"requests without x-client-id: {anonymous_clients(current.require(environment).serving)}"
+    )
     for cid, alias in split.assignments.items():
         click.echo(f"{cid}: {alias}")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from gitopsgen.cli.common import (
+    Access,
     command_epilog,
     complete_environment,
     reports_errors,
@@ -27,7 +28,7 @@ def render(spec: Path | None, root: Path | None, check: bool) -> None:
     from gitopsgen.sync.writer import Action, apply_changes, pending, unified_diff
     from gitopsgen.validate.checked_render import render_repository
 
-    base, spec_path = resolve_paths(root, spec)
+    base, spec_path = resolve_paths(root, spec, Access.READ if check else Access.WRITE)
     result = render_repository(spec_path, base)
     for warning in result.warnings:
         click.echo(f"warning: {warning.one_line()} [{warning.id}]", err=True)
@@ -104,7 +105,7 @@ def validate(
             f"no schemas for {version}; available: {', '.join(available_versions())}",
             param_hint="--kube-version",
         )
-    base, spec_path = resolve_paths(root, spec)
+    base, spec_path = resolve_paths(root, spec, Access.READ)
     options = ValidateOptions(
         base, spec_path, version, default_crd_dirs(list(crd_dirs)), list(paths), tracking_uri
     )
@@ -132,7 +133,7 @@ def preview(spec: Path | None, root: Path | None, environment: str | None) -> No
     from gitopsgen.validate.checked_render import render_repository
     from gitopsgen.validate.preview import preview_files
 
-    base, spec_path = resolve_paths(root, spec)
+    base, spec_path = resolve_paths(root, spec, Access.READ)
     result = render_repository(spec_path, base)
     if environment is not None:
         result.spec.require(environment)
@@ -140,6 +141,19 @@ def preview(spec: Path | None, root: Path | None, environment: str | None) -> No
     for finding in findings:
         click.echo(f"{finding.one_line()} [{finding.id}]", err=True)
     click.echo(yaml.safe_dump_all(apps, sort_keys=False), nl=False)
+
+
+def _mirror_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A mirror given as a folder (no `scheme://`) is read from that folder, as file:// would.
+    The value is not echoed in the error: a mistyped URL may hold a password."""
+    if value is None or "://" in value:
+        return value
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        raise click.BadParameter(
+            "neither a URL (https://..., file://...) nor an existing folder", param_hint="--mirror"
+        )
+    return folder.resolve().as_uri()
 
 
 @click.group(epilog=command_epilog("gitopsgen schemas fetch"))
@@ -164,8 +178,9 @@ def schemas() -> None:
     default=None,
     metavar="URL",
     envvar="GITOPSGEN_CRD_MIRROR",
-    help="Fetch from a mirror holding argo-cd/, metallb/, gateway-api/, envoy-gateway/ and "
-    "traefik/ instead of GitHub (also GITOPSGEN_CRD_MIRROR).",
+    callback=_mirror_url,
+    help="Fetch from a mirror (a URL, or a folder) holding argo-cd/, metallb/, gateway-api/, "
+    "envoy-gateway/ and traefik/ instead of GitHub (also GITOPSGEN_CRD_MIRROR).",
 )
 @reports_errors
 def schemas_fetch(dest: Path | None, mirror: str | None) -> None:

@@ -21,7 +21,7 @@ from gitopsgen.live.gateway import gateway_rows, read_gateway_objects
 from gitopsgen.live.kubeconfig import kubeconfig_paths, require_kubeconfig_shape
 from gitopsgen.render.applicationsets import application_names
 from gitopsgen.render.registry import catalog
-from gitopsgen.render.values import WHITELIST_ANNOTATION, app_environment
+from gitopsgen.render.values import WHITELIST_ANNOTATION, build_values
 from gitopsgen.spec.model import Environment, Spec
 from gitopsgen.text import shown_url
 
@@ -207,16 +207,20 @@ def _check(env: str, item: str, expected: str, live: str | None) -> Check:
 
 
 def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) -> list[Check]:
-    """The live Deployment, Ingress and pool against what the spec renders (pure)."""
+    """The live Deployment, Ingress and pool against what was rendered: the Helm values with
+    helmValues merged, the values Argo CD hands the chart (pure)."""
     if env.rollout.blue_green:  # the colours' Deployments are checked on their own
         return edge_checks(env, ingress, pool)
     checks = []
+    rendered = build_values(env)  # what was rendered, helmValues included
     container = dig(deployment, "spec", "template", "spec", "containers", 0)
-    checks.append(_check(env.name, "image", env.image.reference, text_at(container, "image")))
+    image = rendered["image"]
+    expected_image = f"{image['repository']}:{image['tag']}"
+    checks.append(_check(env.name, "image", expected_image, text_at(container, "image")))
     ready = None if deployment is None else text_at(deployment, "status", "readyReplicas") or "0"
-    checks.append(_check(env.name, "ready replicas", str(env.replicas), ready))
+    checks.append(_check(env.name, "ready replicas", str(rendered["replicaCount"]), ready))
     live_env = container_env(container)
-    expected_env = app_environment(env)
+    expected_env = rendered["env"]
     for name in WATCHED_ENV:
         live = live_env.get(name) if container is not None else None
         checks.append(_check(env.name, f"env {name}", expected_env[name], live))
@@ -224,13 +228,12 @@ def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) 
 
 
 def edge_checks(env: Environment, ingress: Any, pool: Any) -> list[Check]:
-    """The Ingress allow-list and the MetalLB pool against what the spec renders (pure)."""
+    """The Ingress allow-list and the MetalLB pool against what was rendered (pure)."""
     checks = []
     if env.ingress.enabled and not env.ingress.uses_gateway_api:
         live_list = text_at(ingress, "metadata", "annotations", WHITELIST_ANNOTATION)
-        checks.append(
-            _check(env.name, "ingress allow-list", ",".join(env.ingress.whitelist), live_list)
-        )
+        expected = build_values(env)["ingress"]["annotations"][WHITELIST_ANNOTATION]
+        checks.append(_check(env.name, "ingress allow-list", expected, live_list))
     if env.metallb is None:
         return checks
     listed = dig(pool, "spec", "addresses")

@@ -25,7 +25,7 @@ from gitopsgen.spec.edit import set_field
 from gitopsgen.spec.model import Spec
 from gitopsgen.sync.writer import Action, FileChange, apply_changes
 from gitopsgen.validate.checked_render import RenderResult, render_repository
-from gitopsgen.validate.run import ValidateOptions, validate_repository
+from gitopsgen.validate.run import ValidateOptions, default_crd_dirs, validate_repository
 from gitopsgen.yamlsource import FastLoader
 
 
@@ -43,7 +43,8 @@ def _render_and_validate(root: Path, spec_path: Path) -> tuple[RenderResult, lis
     """Write the render, then validate; on error the files are put back and ValidationFailed raised."""
     result = render_repository(spec_path, root)
     apply_changes(root, result.changes, result.folders)
-    findings = validate_repository(ValidateOptions(root, spec_path))
+    # with the upstream CRDs where `schemas fetch` cached them, as the PR check has them
+    findings = validate_repository(ValidateOptions(root, spec_path, crd_dirs=default_crd_dirs([])))
     if any(f.is_error for f in findings):
         apply_changes(root, _reversed(result.changes), result.folders)
         raise ValidationFailed(findings)

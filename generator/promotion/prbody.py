@@ -3,15 +3,17 @@ the validation, and how to roll it back."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from gitopsgen.analysis.simulate import bucket_shares, routing_file
+from gitopsgen.analysis.simulate import anonymous_clients, bucket_shares, routing_file
+from gitopsgen.findings import Finding, Severity
 from gitopsgen.promotion.bluegreen import colour_section
 from gitopsgen.promotion.facts import PullRequestFacts
 from gitopsgen.render.registry import catalog
 from gitopsgen.spec.edit import scalar_text
 from gitopsgen.spec.load import merged_environments
-from gitopsgen.spec.model import ALIAS_COLOURS, Spec
+from gitopsgen.spec.model import Spec
 
 ROUTING_FIELDS = {"mode", "defaultAlias", "canaryPercent", "abSplitPercent"}
 
@@ -27,12 +29,11 @@ def pr_body(facts: PullRequestFacts) -> str:
     if any(part[0] == "serving" and part[-1] in ROUTING_FIELDS for part, _ in edit.assignments):
         lines += _traffic(facts)
     lines += _kubernetes(facts)
-    warnings = [f for f in facts.findings if not f.is_error]
     lines += [
         "",
         "### Validation",
         "",
-        f"`gitopsgen validate`: passed, {len(warnings)} warning(s) "
+        f"`gitopsgen validate`: {validation_verdict(facts.findings)} "
         f"(spec schema, policies, {rendered_documents(facts.after)} schemas, Helm render, "
         "preview).",
         "",
@@ -50,10 +51,19 @@ def pr_body(facts: PullRequestFacts) -> str:
     return "\n".join(lines) + "\n"
 
 
+def validation_verdict(findings: list[Finding]) -> str:
+    """Warnings counted as warnings and checks that did not run as skipped, never as passed."""
+    warnings = sum(f.severity is Severity.WARNING for f in findings)
+    skipped = Counter(f.id for f in findings if f.severity is Severity.SKIPPED)
+    text = f"passed, {warnings} warning(s), {sum(skipped.values())} skipped"
+    if skipped:
+        text += " (" + ", ".join(f"{n} {i}" for i, n in sorted(skipped.items())) + ")"
+    return text
+
+
 def _traffic(facts: PullRequestFacts) -> list[str]:
     old_env = facts.before.environment(facts.edit.env)
     new_env = facts.after.environment(facts.edit.env)
-    default = new_env.serving.default_alias
     routing = routing_file(facts.root, facts.after)
     return [
         "",
@@ -66,7 +76,7 @@ def _traffic(facts: PullRequestFacts) -> list[str]:
         _traffic_row("before", old_env.serving.mode, bucket_shares(old_env, routing)),
         _traffic_row("after", new_env.serving.mode, bucket_shares(new_env, routing)),
         "",
-        f"Requests without `x-client-id` go to {default} ({ALIAS_COLOURS[default]}).",
+        f"Requests without `x-client-id` go to {anonymous_clients(new_env.serving)}.",
     ]
 
 

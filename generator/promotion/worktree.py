@@ -17,9 +17,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from gitopsgen.errors import GitError, Interrupted
 from gitopsgen.git import Repo
+from gitopsgen.sync.lock import git_dirs, process_start, repository_lock
 
 JOURNAL = "gitopsgen-promotion.json"
 
@@ -57,14 +59,30 @@ def journal_path(repo: Repo) -> Path:
 @contextlib.contextmanager
 def scratch_worktree(repo: Repo, branch: str, what: str) -> Iterator[Path]:
     """A temporary worktree with `branch` created at HEAD. On success the branch stays and
-    the worktree goes; on any failure or signal both go. The journal lives meanwhile."""
+    the worktree goes; on any failure or signal both go. The journal lives meanwhile, and the
+    repository's lock is held throughout."""
+    with (
+        repository_lock(repo.root, exclusive=True, what=what),
+        _journal(repo, branch, what) as folder,
+    ):
+        yield folder
+
+
+@contextlib.contextmanager
+def _journal(repo: Repo, branch: str, what: str) -> Iterator[Path]:
     journal = journal_path(repo)
     if journal.exists():
         recover(repo)
     base = repo.head()
     folder = Path(tempfile.mkdtemp(prefix="gitopsgen-"))
-    record = {"pid": os.getpid(), "what": what, "branch": branch, "base": base}
-    journal.write_text(json.dumps({**record, "worktree": str(folder)}) + "\n")
+    record = {"pid": os.getpid(), "start": process_start(os.getpid()), "what": what}
+    try:
+        _create_exclusively(
+            journal, {**record, "branch": branch, "base": base, "worktree": str(folder)}
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     try:
         repo.run("worktree", "add", "--quiet", "-b", branch, str(folder), base)
         yield folder
@@ -76,6 +94,27 @@ def scratch_worktree(repo: Repo, branch: str, what: str) -> Iterator[Path]:
     with signals_held():
         _remove_worktree(repo, folder)
         journal.unlink(missing_ok=True)
+
+
+def _create_exclusively(journal: Path, record: dict[str, object]) -> None:
+    """Written whole to a temporary file, then linked to its name: link(2) fails when the name
+    exists, so two promotions can never both hold the journal, and nobody ever reads half
+    of one."""
+    fd, tmp = tempfile.mkstemp(dir=journal.parent, prefix=f".{journal.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(record) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, journal)
+        except FileExistsError:
+            raise GitError(
+                f"another gitopsgen started a promotion in this repository ({journal} exists); "
+                "wait for it to finish"
+            ) from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _remove_worktree(repo: Repo, folder: Path) -> None:
@@ -95,14 +134,22 @@ def _undo(repo: Repo, branch: str, folder: Path, base: str) -> None:
         repo.run("branch", "--quiet", "-D", branch, check=False)
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, start: object) -> bool:
+    """Whether the process that wrote the journal still runs: its pid answers, is not us, is
+    no zombie, and (where /proc says) started when the journal says, so a reused pid is not
+    taken for it."""
+    if pid <= 0 or pid == os.getpid():
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return pid != os.getpid() and not _zombie(pid)
+        pass
+    if _zombie(pid):
+        return False
+    now = process_start(pid)
+    return start is None or now is None or str(start) == now
 
 
 def _zombie(pid: int) -> bool:
@@ -114,34 +161,65 @@ def _zombie(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
+_FIELDS = ("pid", "what", "branch", "base", "worktree")
+
+
 def recover(repo: Repo) -> str | None:
-    """Undo a promotion a killed gitopsgen left behind; say what was done (None: nothing)."""
+    """Undo a promotion a killed gitopsgen left behind; say what was done (None: nothing).
+    The caller holds the repository's lock, so the journal's writer is gone unless it is an
+    older gitopsgen that took no lock. A journal that does not parse is set aside, named."""
     try:
         journal = journal_path(repo)
-        record = json.loads(journal.read_text())
-    except (GitError, OSError, ValueError):
+        text = journal.read_text()
+    except (GitError, OSError):
         return None
-    if _alive(int(record.get("pid", 0))):
+    record = _parse(text)
+    if record is None:
+        return _set_aside(journal)
+    pid = int(record["pid"])
+    if _alive(pid, record.get("start")):
         raise GitError(
-            f"another gitopsgen ({record.get('what')}, pid {record.get('pid')}) is changing "
-            "this repository; wait for it to finish"
+            f"another gitopsgen ({record['what']}, pid {pid}) is changing this repository; wait "
+            f"for it to finish. If pid {pid} is no gitopsgen, delete {journal} and check "
+            f"`git worktree list` and branch {record['branch']}"
         )
     with signals_held():
         _undo(repo, str(record["branch"]), Path(record["worktree"]), str(record["base"]))
         journal.unlink(missing_ok=True)
     return (
-        f"recovered an interrupted {record.get('what')} (pid {record.get('pid')}): removed its "
+        f"recovered an interrupted {record['what']} (pid {pid}): removed its "
         f"branch {record['branch']} and its temporary worktree; the repository is as it was "
         "before it started"
     )
 
 
+def _parse(text: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in _FIELDS[1:]):
+        return None
+    pid = record.get("pid")
+    return record if isinstance(pid, int) and not isinstance(pid, bool) else None
+
+
+def _set_aside(journal: Path) -> str:
+    aside = journal.with_name(f"{journal.name}.corrupt-{os.getpid()}")
+    journal.replace(aside)
+    return (
+        f"set aside a promotion journal that does not parse: {aside}. The promotion it "
+        "recorded may have left a branch and a worktree: check `git worktree list` and "
+        f"`git branch`, remove what is left, then delete {aside}"
+    )
+
+
 def recover_at(root: Path) -> str | None:
-    """What the CLI calls first: a journal beside the repository's .git folder means a killed
-    promotion; undo it (no git call at all when there is none)."""
-    for folder in (root, *root.parents):
-        if (folder / ".git").exists():
-            if not (folder / ".git" / JOURNAL).is_file():
-                return None
-            return recover(Repo(folder))
-    return None
+    """What a writing command calls first: a journal in the repository's git folder means a
+    killed promotion; undo it (one `git rev-parse`, nothing more, when there is none)."""
+    dirs = git_dirs(root)
+    if dirs is None or not (dirs.common / JOURNAL).is_file():
+        return None
+    repo = Repo(root)
+    with repository_lock(root, exclusive=True, what="recovery of an interrupted promotion"):
+        return recover(repo)

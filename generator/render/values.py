@@ -33,6 +33,28 @@ OUTPUT = Output(
     folder_of=_values_folder,
 )
 WHITELIST_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
+NGINX_PREFIX = "nginx.ingress.kubernetes.io/"
+
+# The chart values gitopsgen renders from the spec (or keeps off where the spec does not use
+# them), with the spec fields they come from. helmValues may set none of them, nor replace a
+# mapping above one (GG142; GG140 does the same for `env` names): the policies judge the
+# spec, so what they judge is what Helm renders (docs/helm-values.md).
+SPEC_OWNED_VALUES: dict[tuple[str, ...], str] = {
+    ("image", "repository"): "image.repository",
+    ("image", "tag"): "image.tag",
+    ("replicaCount",): "replicas",
+    ("secret",): "secrets.name",
+    ("ingress", "enabled"): "ingress.enabled",
+    ("ingress", "className"): "ingress.className",
+    ("ingress", "host"): "ingress.host",
+    ("ingress", "tlsSecretName"): "ingress.tlsSecretName",
+    ("ingress", "annotations", WHITELIST_ANNOTATION): "ingress.whitelist",
+    ("ingress", "annotations", f"{NGINX_PREFIX}allowlist-source-range"): "ingress.whitelist",
+    ("gatewayApi",): "ingress (provider, host, whitelist, clientAddress, trustedHops, gateway)",
+    ("rollout",): "rollout",
+}
+# ingress-nginx snippets are raw nginx configuration: `allow all;` in one undoes the allow-list
+OWNED_ANNOTATION_SUFFIX = "-snippet"
 
 _COMMENTS = {
     "env": "The serving app's configuration: its container's environment variables.",

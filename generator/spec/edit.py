@@ -8,11 +8,14 @@ that only that value changed.
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
 from gitopsgen.errors import AssignmentError, EditError
+from gitopsgen.spec.model import ALIAS_COLOURS
 from gitopsgen.yamlsource import FastLoader
 
 
@@ -74,11 +77,70 @@ def set_field(text: str, env: str, path: tuple[str, ...], value: Any) -> str:
             edited = (
                 text[: child.start_mark.index] + scalar_text(value) + text[child.end_mark.index :]
             )
+            if isinstance(child, yaml.ScalarNode):
+                edited = retell_comment(edited, child.start_mark.line, str(child.value), value)
             return _checked(text, edited, env, path, value)
         if not isinstance(child, yaml.MappingNode):
             raise EditError(f"{'.'.join(path[: depth + 1])} is not a mapping")
         node = child
     raise EditError("an empty field path")
+
+
+def _words(old: str, new: Any) -> dict[str, str]:
+    """What a comment about the old value would say differently about the new one: the value's
+    text, and for an alias its colour (`# green is live` for B). A one-letter alias is not
+    replaced as a word (`# A/B test` is about the mode), only through its colour."""
+    new_text = scalar_text(new)
+    words = {} if len(old) == 1 else {old: new_text}
+    if old in ALIAS_COLOURS and new_text in ALIAS_COLOURS:
+        before, after = ALIAS_COLOURS[old], ALIAS_COLOURS[new_text]
+        words |= {before: after, before.capitalize(): after.capitalize()}
+    return {k: v for k, v in words.items() if k != v}
+
+
+def retell_comment(text: str, line: int, old: str, new: Any) -> str:
+    """The trailing comment of `line` (0-based) told of the new value where it names the old
+    one: `serving: {defaultAlias: A}   # blue is live` after a promotion from B, so the spec
+    never says the old colour is live, and a rollback gives the very line back. A comment
+    that does not name the old value is about something else and stays as it is."""
+    span = _trailing_comment(text, line)
+    words = _words(old, new)
+    if span is None or not words:
+        return text
+    start, end = span
+    pattern = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, words)) + r")(?![\w.-])")
+    comment = pattern.sub(lambda m: words[m.group(1)], text[start:end])
+    return text[:start] + comment + text[end:]
+
+
+def _trailing_comment(text: str, line: int) -> tuple[int, int] | None:
+    """Where the comment after the last YAML token of `line` is (None: there is none)."""
+    starts = [m.start() for m in re.finditer("^", text, re.M)]
+    if line >= len(starts):
+        return None
+    begin = starts[line]
+    stop = text.find("\n", begin)
+    stop = len(text) if stop == -1 else stop
+    ends = [i for i in _node_ends(yaml.compose(text, Loader=FastLoader)) if begin <= i <= stop]
+    if not ends:
+        return None
+    rest = max(ends)
+    while rest < stop and text[rest] in " \t}],":
+        rest += 1
+    return (rest, stop) if rest < stop and text[rest] == "#" else None
+
+
+def _node_ends(node: yaml.Node | None) -> Iterator[int]:
+    if node is None:
+        return
+    yield node.end_mark.index
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _node_ends(key)
+            yield from _node_ends(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _node_ends(item)
 
 
 def _nest(rest: tuple[str, ...], value: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -17,6 +17,7 @@ from gitopsgen.errors import SpecError, SpecUnreadable
 from gitopsgen.findings import Finding, build_finding
 from gitopsgen.safepaths import read_input
 from gitopsgen.spec.model import Spec, build_environment, build_spec
+from gitopsgen.spec.typos import as_meant
 from gitopsgen.yamlsource import PathPart, SourceDocument, format_path, load_document
 
 # Stable ids of the spec's own checks (policies of the validator are GG1xx).
@@ -136,6 +137,7 @@ class SpecReading:
     spec: Spec | None
     broken: dict[str, Finding] = field(default_factory=dict)
     global_error: Finding | None = None
+    meant: Any = None  # the data as meant (gitopsgen.spec.typos), which `spec` was built from
 
 
 def read_spec(text: str, display: str) -> SpecReading:
@@ -152,22 +154,32 @@ def read_spec(text: str, display: str) -> SpecReading:
             findings.append(_finding(display, 1, 1, "type", "", "the spec must be a YAML mapping"))
         return SpecReading(doc, findings, None, {}, findings[0])
     findings.extend(_schema_findings(doc, display))
-    if _mergeable(doc.data):
-        findings.extend(_resolved_findings(doc, display))
+    meant = _as_meant(doc, findings)
+    if _mergeable(meant.data):
+        findings.extend(_resolved_findings(meant, display))
     findings = sorted(set(findings))
     global_error = next((f for f in findings if _is_global(f)), None)
-    if problems or not _mergeable(doc.data):
+    if problems or not _mergeable(meant.data):
         first = findings[0] if findings else None
         return SpecReading(doc, findings, None, {}, global_error or first)
-    app_image = _app_image(doc.data, findings)
-    broken = _broken_environments(doc, display, findings, app_image)
-    app_name = str((doc.data.get("app") or {}).get("name") or "app")
+    app_image = _app_image(meant.data, findings)
+    broken = _broken_environments(meant, display, findings, app_image)
+    app_name = str((meant.data.get("app") or {}).get("name") or "app")
     envs = tuple(
         build_environment(name, env, app_image, app_name)
-        for name, env in merged_environments(doc.data).items()
+        for name, env in merged_environments(meant.data).items()
         if name not in broken
     )
-    return SpecReading(doc, findings, build_spec(doc.data, display, envs), broken, global_error)
+    spec = build_spec(meant.data, display, envs)
+    return SpecReading(doc, findings, spec, broken, global_error, meant.data)
+
+
+def _as_meant(doc: SourceDocument, findings: list[Finding]) -> SourceDocument:
+    """The spec read as meant, each mistyped key renamed (gitopsgen.spec.typos): a typo is one
+    finding (its GG003), not also every field it leaves missing. Positions stay the file's."""
+    if not any(f.id == SCHEMA_IDS["additionalProperties"] for f in findings):
+        return doc
+    return replace(doc, data=as_meant(doc.data, _validators()[0]))
 
 
 def _is_global(finding: Finding) -> bool:
@@ -192,6 +204,10 @@ def _broken_environments(
         if error is not None:
             broken[name] = next(_error_findings(error, where, doc, display))
             continue
+        typo = next((f for f in findings if f.id == "GG003" and _within(f.path, name)), None)
+        if typo is not None:  # read as meant, but never rendered from a guess
+            broken[name] = typo
+            continue
         own = set(env.get("image") or {})
         if "repository" not in {*app_image, *own}:
             broken[name] = (app_errors or findings)[0]
@@ -203,6 +219,12 @@ def _broken_environments(
                 broken[name] = finding
                 break
     return broken
+
+
+def _within(path: str, env_name: str) -> bool:
+    """A finding's path inside the environment, or inside `defaults` (which it inherits)."""
+    own = f"environments.{env_name}"
+    return path == own or path.startswith((f"{own}.", f"{own}[", "defaults."))
 
 
 def _app_image(data: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:

@@ -1,17 +1,25 @@
 """Write a set of file changes all or nothing, even under kill -9 or a full disk.
 
-1. Stage: every new text goes to `.gitopsgen-render/new/<i>` (fsynced, with the mode of the file
-   it replaces, or the umask's mode for a new file); every file to replace or delete is
-   hard-linked to `.gitopsgen-render/old/<i>`. The tree is untouched.
-2. Commit: the journal (what goes where) is written and fsynced, then renamed into place.
+1. Stage: every new text goes to `<txn>/new/<i>` (fsynced, with the mode of the file it
+   replaces, or the umask's mode for a new file); every file to replace or delete is
+   hard-linked to `<txn>/old/<i>`. The tree is untouched.
+2. Commit: the journal (what goes where, and the identity of the transaction's `owner` file)
+   is written and fsynced, then renamed into place.
 3. Apply: staged files are renamed over their targets, deleted files unlinked.
 4. Clean up: the transaction folder is removed.
 
-`recover` runs before every command that reads the tree: without a journal (interrupted while
-staging) it throws the staging away, leaving the old tree; with one, it applies it again (each
-step is idempotent), leaving the new tree; if that fails it puts the old files back. A journal's
-paths are trusted only inside the rendered folders it records (plain relative folders; the
-spec decides one of them, the Helm values beside its chart).
+`<txn>` is `gitopsgen-render/` in the worktree's git folder (`git rev-parse --git-path`), which
+Git never tracks, so no commit can carry a journal; outside Git (or where that folder is on
+another file system, and renames across would fail) it is `.gitopsgen-render/` in the root.
+`recover` runs, under the repository's lock, before every command that writes: without a
+journal (interrupted while staging) it throws the staging away, leaving the old tree; with one,
+it applies it again (each step is idempotent), leaving the new tree; if that fails it puts the
+old files back. A journal is applied only when its `owner` file is the very inode, with the
+very modification time, that this checkout's writer recorded: one that came out of Git, an
+archive or a copy is never applied (ForeignJournal). A journal's paths are trusted only inside
+the rendered folders it records (plain relative folders; the spec decides one of them, the Helm
+values beside its chart). Readers (`render --check`, `validate`) never recover: they read the tree
+as it is and say that a render is pending.
 """
 
 from __future__ import annotations
@@ -27,12 +35,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from gitopsgen.errors import WriteError
+from gitopsgen.errors import ForeignJournal, WriteError
 from gitopsgen.render.registry import OUTPUT_DIRS
 from gitopsgen.safepaths import require_safe
+from gitopsgen.sync.lock import git_dirs, repository_lock
 
-TXN_DIR = ".gitopsgen-render"
+TXN_DIR = ".gitopsgen-render"  # in the root: only outside Git
+GIT_TXN = "gitopsgen-render"  # in the worktree's git folder
 JOURNAL = "journal.json"
+OWNER = "owner"
 KILL_HOOK = "GITOPSGEN_TEST_KILL_AT_STEP"  # tests: SIGKILL this process at the Nth step
 # A folder a journal may name: relative, no `..`, nothing hidden (so never .git), as app.chart
 _PLAIN_FOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
@@ -61,14 +72,19 @@ class _Steps:
 def write_all(root: Path, entries: list[Entry], folders: tuple[str, ...]) -> None:
     """Apply every entry (each inside one of the rendered `folders`) or none; a WriteError says
     nothing was changed."""
-    recover(root)
-    if not entries:
-        return
+    with repository_lock(root, exclusive=True, what="render"):
+        recover(root)
+        if entries:
+            _write_locked(root, entries, folders)
+
+
+def _write_locked(root: Path, entries: list[Entry], folders: tuple[str, ...]) -> None:
     require_safe(root, folders)
-    txn = _txn(root)
+    txn = txn_folder(root)
     steps = _Steps()
     try:
         txn.mkdir()
+        _write_durably(txn / OWNER, b"", None)
         _stage(root, txn, entries, steps)
         _commit(txn, [e.path for e in entries], folders, steps)
     except OSError as exc:
@@ -85,21 +101,30 @@ def write_all(root: Path, entries: list[Entry], folders: tuple[str, ...]) -> Non
 
 def recover(root: Path) -> bool:
     """Finish or undo an interrupted write, and remove its strays. True when there was one."""
-    txn = _txn(root)
+    with repository_lock(root, exclusive=True, what="recovery of an interrupted render"):
+        return _recover_locked(root)
+
+
+def _recover_locked(root: Path) -> bool:
+    txn = txn_folder(root)
     try:
         info = txn.lstat()
     except FileNotFoundError:
         return _remove_old_strays(root)
     if not stat.S_ISDIR(info.st_mode):
-        raise WriteError(f"{TXN_DIR} is not a folder gitopsgen made; remove it")
+        raise WriteError(f"{txn} is not a folder gitopsgen made; remove it")
     _remove_old_strays(root)
-    try:
-        paths, folders = _read_journal(txn)
-    except (OSError, ValueError):
-        paths = None  # interrupted before the commit point: the tree is still the old one
-    if paths is None:
+    if not (txn / JOURNAL).exists():  # interrupted before the commit point: the old tree
         shutil.rmtree(txn)
         return True
+    try:
+        paths, folders = _read_journal(txn)
+    except (OSError, ValueError) as exc:
+        raise ForeignJournal(
+            f"{txn} holds a render journal that was not written in this checkout ({exc}); "
+            "gitopsgen never applies such a journal. Delete that folder (`git rm -r` it if it "
+            "is tracked), then run `gitopsgen render`, which rewrites every rendered file"
+        ) from exc
     require_safe(root, folders)
     try:
         _apply(root, txn, paths, _Steps())
@@ -124,8 +149,32 @@ def _remove_old_strays(root: Path) -> bool:
     return bool(strays)
 
 
-def _txn(root: Path) -> Path:
+def txn_folder(root: Path) -> Path:
+    """Where `root`'s render transaction lives: in its git folder when that is on the same
+    file system as the tree (staged files are renamed into place), else in the root."""
+    dirs = git_dirs(root)
+    if dirs is not None and _same_device(dirs.private, root):
+        return dirs.private / GIT_TXN
     return root / TXN_DIR
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_dev == b.stat().st_dev
+    except OSError:
+        return False
+
+
+def pending_journal(root: Path) -> Path | None:
+    """The folder of an interrupted render, for readers to mention (they never recover)."""
+    txn = txn_folder(root)
+    return txn if txn.is_dir() and not txn.is_symlink() else None
+
+
+def _identity(path: Path) -> list[int]:
+    """What a copy or a checkout cannot reproduce: the inode and its modification time (ns)."""
+    info = path.lstat()
+    return [info.st_dev, info.st_ino, info.st_mtime_ns]
 
 
 def _error(exc: OSError, root: Path) -> WriteError:
@@ -177,7 +226,7 @@ def _fsync_dir(path: Path) -> None:
 
 def _commit(txn: Path, paths: list[str], folders: tuple[str, ...], steps: _Steps) -> None:
     _fsync_dir(txn / "new")
-    record = {"paths": paths, "folders": list(folders)}
+    record = {"paths": paths, "folders": list(folders), "owner": _identity(txn / OWNER)}
     _write_durably(txn / "journal.tmp", json.dumps(record).encode(), None)
     os.replace(txn / "journal.tmp", txn / JOURNAL)  # noqa: PTH105  the commit point
     _fsync_dir(txn)
@@ -185,18 +234,27 @@ def _commit(txn: Path, paths: list[str], folders: tuple[str, ...], steps: _Steps
 
 
 def _read_journal(txn: Path) -> tuple[list[str], tuple[str, ...]]:
-    """The journal's paths and folders (a journal of an older gitopsgen has the default ones)."""
+    """The journal's paths and folders, once it is proved this checkout's writer made it
+    (ValueError otherwise)."""
     data = json.loads((txn / JOURNAL).read_text(encoding="utf-8"))
-    paths = data["paths"]
+    if not isinstance(data, dict):
+        raise ValueError("not a journal")
+    try:
+        ours = data.get("owner") == _identity(txn / OWNER)
+    except OSError:
+        ours = False
+    if not ours:
+        raise ValueError("its owner file is not the one recorded")
+    paths = data.get("paths")
     folders = data.get("folders", list(OUTPUT_DIRS))
     if not isinstance(folders, list) or not all(
         isinstance(f, str) and _PLAIN_FOLDER.match(f) for f in folders
     ):
-        raise ValueError(f"{TXN_DIR}/{JOURNAL} names a folder that is not a plain one")
+        raise ValueError("it names a folder that is not a plain one")
     if not isinstance(paths, list) or not all(
         isinstance(p, str) and any(_inside(p, f) for f in folders) for p in paths
     ):
-        raise ValueError(f"{TXN_DIR}/{JOURNAL} names a path outside the rendered folders")
+        raise ValueError("it names a path outside the rendered folders")
     return paths, tuple(folders)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from gitopsgen.errors import WriteError
 from gitopsgen.render.jinja import HEADER_MARK
 from gitopsgen.safepaths import read_regular, require_safe
-from gitopsgen.sync.journal import Entry, recover, write_all
+from gitopsgen.sync.journal import Entry, write_all
 
 
 class Action(StrEnum):
@@ -63,8 +63,8 @@ def plan_changes(
 ) -> list[FileChange]:
     """What syncing `rendered` to `root` would do, file by file, sorted by path; `folders` are
     the spec's rendered folders (`catalog(spec).folders`). Refuses (UnsafeTreeError) when a
-    rendered folder holds a symlink or a special file."""
-    recover(root)  # an interrupted render is finished (or undone) before the tree is compared
+    rendered folder holds a symlink or a special file. Reads the tree as it is: a writer
+    recovers an interrupted render first (journal.recover), a reader never."""
     require_safe(root, folders)
     changes = []
     for rel, text in rendered.items():

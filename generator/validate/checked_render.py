@@ -11,6 +11,7 @@ from gitopsgen.render.registry import catalog, render_all
 from gitopsgen.spec.load import SpecReading, read_spec, read_spec_text
 from gitopsgen.spec.model import Spec
 from gitopsgen.sync.writer import FileChange, plan_changes
+from gitopsgen.validate.lenient import broken_environment_policies
 from gitopsgen.validate.policies import check_spec_policies
 from gitopsgen.yamlsource import SourceDocument
 
@@ -58,7 +59,10 @@ def check_spec(spec_path: Path, root: Path) -> CheckedSpec:
     reading = read_spec(*read_spec_text(spec_path, root))
     if reading.spec is None:
         return CheckedSpec(reading, [], dict(reading.broken))
-    policy_findings = check_spec_policies(reading.spec, reading.document)
+    policy_findings = [
+        *check_spec_policies(reading.spec, reading.document),
+        *broken_environment_policies(reading),
+    ]
     broken = dict(reading.broken)
     for finding in policy_findings:
         for env in reading.spec.environments:

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from gitopsgen.findings import Finding, Severity, build_finding
 from gitopsgen.render.registry import declared_kinds
+from gitopsgen.validate.apiserver import api_server_problems
 from gitopsgen.validate.cel.rules import check_rules, rule_tree
 from gitopsgen.validate.crds import CrdSchema, prepare_document, prune_nulls
 from gitopsgen.validate.kube import fast_kube_check, kube_validator
@@ -129,6 +130,11 @@ def check_document(doc: SourceDocument, ref: DocumentRef, schemas: SchemaSet) ->
         pruned = prune_nulls(data)
         if fast is None or not fast(pruned):
             findings.extend(_schema_findings(kube, pruned, doc, ref, "GG304", resource))
+        if not findings:  # after a schema error the server stops before these rules
+            findings.extend(
+                _at(doc, ref, path, "GG304", Severity.ERROR, f"{resource}: {message}", API_HINT)
+                for path, message in api_server_problems(pruned, schemas.kube_version)
+            )
     if not checked:
         findings.append(
             _at(
@@ -142,6 +148,8 @@ def check_document(doc: SourceDocument, ref: DocumentRef, schemas: SchemaSet) ->
         )
     return findings
 
+
+API_HINT = "the API server's own validation refuses this value (a rule its schema does not state)"
 
 # Schema errors after which the API server does not run the CEL rules (hasBlockingErr).
 BLOCKING = frozenset(

@@ -13,10 +13,13 @@ from typing import Any
 import yaml
 
 from gitopsgen.findings import Finding, build_finding
+from gitopsgen.render.registry import output_of
 from gitopsgen.render.values import values_path
 from gitopsgen.spec.model import Environment, Spec
 from gitopsgen.validate.documents import DocumentRef, SchemaSet, check_documents, check_text
-from gitopsgen.yamlsource import FastLoader, load_document, load_documents
+from gitopsgen.validate.project import Project, find_project, refusals
+from gitopsgen.validate.values_schema import values_schema_findings
+from gitopsgen.yamlsource import FastLoader, SourceDocument, load_document, load_documents
 
 _SCHEMA_ERROR_PATH = re.compile(r"at '(/[^']*)'")
 
@@ -26,6 +29,7 @@ class ChartRender:
     env: str
     manifests: dict[str, str]  # template path inside the chart -> rendered text
     findings: list[Finding]
+    values_refused: bool = False  # values.schema.json refused the values
 
 
 def load_chart(root: Path, chart_path: str) -> Any:
@@ -60,7 +64,8 @@ def render_chart(
     try:
         rendered = chart.render(values, name=release, namespace=namespace, is_install=True)
     except helm.HelmValuesError as exc:
-        return ChartRender(env.name, {}, [_values_finding(values_file, values_text, str(exc))])
+        finding = _values_finding(values_file, values_text, str(exc))
+        return ChartRender(env.name, {}, [finding], values_refused=True)
     except helm.HelmError as exc:
         return ChartRender(
             env.name,
@@ -110,17 +115,30 @@ def _values_finding(values_file: str, values_text: str, message: str) -> Finding
     )
 
 
-def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSet) -> list[Finding]:
-    """Render per environment and check every manifest strictly against the Kubernetes schemas."""
+def check_chart(
+    root: Path,
+    spec: Spec,
+    files: dict[str, str],
+    schemas: SchemaSet,
+    spec_doc: SourceDocument | None = None,
+) -> list[Finding]:
+    """Render per environment and check every manifest strictly against the Kubernetes schemas;
+    values the chart's schema refuses are reported where they are written (spec_doc: the spec,
+    for what helmValues sets)."""
     chart = load_chart(root, spec.chart_path)
     if isinstance(chart, Finding):
         return [chart]
+    project = find_project(_rendered_documents(files, spec), spec.project)
     findings: list[Finding] = []
     for env in spec.environments:
         values_text = files[values_path(spec, env.name)]
         # the release is named as the ApplicationSet's releaseName: app.name
         result = render_chart(chart, spec, env, values_text, env.namespace)
-        findings.extend(result.findings)
+        findings.extend(
+            _placed(root, spec, env, values_text, spec_doc) or result.findings
+            if result.values_refused
+            else result.findings
+        )
         parsed: list[dict[str, Any]] = []
         for template, text in result.manifests.items():
             ref = DocumentRef(f"{spec.chart_path}/{template}", label=f"{env.name}")
@@ -128,9 +146,53 @@ def check_chart(root: Path, spec: Spec, files: dict[str, str], schemas: SchemaSe
             findings.extend(
                 check_text(text, ref, schemas) if problems else check_documents(docs, ref, schemas)
             )
+            if project is not None:
+                findings.extend(_project_findings(project, env, docs, ref))
             parsed.extend(d.data for d in docs if isinstance(d.data, dict))
         findings.extend(_replicas_with_rwo(env, parsed, values_path(spec, env.name)))
     return findings
+
+
+def _placed(
+    root: Path, spec: Spec, env: Environment, values_text: str, spec_doc: SourceDocument | None
+) -> list[Finding]:
+    """What values.schema.json refused, at the places it is written (empty: Helm's own words
+    stand)."""
+    values_file = values_path(spec, env.name)
+    return values_schema_findings(
+        root, spec.chart_path, env, values_file, values_text, spec_doc, spec.source
+    )
+
+
+def _rendered_documents(files: dict[str, str], spec: Spec) -> list[dict[str, Any]]:
+    """The Kubernetes objects gitopsgen rendered (the AppProject among them)."""
+    out: list[dict[str, Any]] = []
+    for path, text in files.items():
+        output = output_of(path, spec)
+        if output is not None and output.kubernetes_objects:
+            out.extend(d.data for d in load_documents(text)[0] if isinstance(d.data, dict))
+    return out
+
+
+def _project_findings(
+    project: Project, env: Environment, docs: list[SourceDocument], ref: DocumentRef
+) -> Iterator[Finding]:
+    """GG308: what Argo CD would refuse to sync, though every schema accepts it."""
+    for doc in docs:
+        if not isinstance(doc.data, dict):
+            continue
+        for reason in refusals(project, env, doc.data):
+            pos = doc.position_of(("kind",))
+            yield build_finding(
+                "GG308",
+                ref.file,
+                pos.line,
+                pos.column,
+                f"{ref.label}: kind",
+                f"Argo CD refuses the sync: {reason}",
+                "render only kinds the AppProject allows (the values renderer's `deploys`), "
+                "or declare the new kind there so the AppProject lists it",
+            )
 
 
 def _replicas_with_rwo(

@@ -67,6 +67,27 @@ def schema_file_name(api_version: str, kind: str) -> str:
 
 
 @cache
+def kube_definitions(version: str) -> dict[str, Any]:
+    """The `$defs` every kind's schema refers to."""
+    defs: dict[str, Any] = json.loads(
+        _schema_dir(version).joinpath("_definitions.json").read_text()
+    )
+    return dict(defs["$defs"])
+
+
+@cache
+def kind_schema(version: str, api_version: str, kind: str) -> dict[str, Any] | None:
+    """A built-in kind's own schema (its `$ref`s point into kube_definitions), or None."""
+    if "/" not in api_version and api_version != "v1":
+        return None
+    path = _schema_dir(version).joinpath(schema_file_name(api_version, kind))
+    if not path.is_file():
+        return None
+    schema: dict[str, Any] = json.loads(path.read_text())
+    return schema
+
+
+@cache
 def kube_validator(version: str, api_version: str, kind: str) -> Draft202012Validator | None:
     """A strict validator for a built-in kind, or None when Kubernetes has no such kind."""
     if "/" not in api_version and api_version != "v1":

@@ -8,6 +8,13 @@ from itertools import groupby
 
 from gitopsgen.findings import Finding
 
+NOT_RUN_SEPARATOR = "; "  # between the checks one GG011 note lists
+
+
+def checks_held(note: Finding) -> int:
+    """How many checks a GG011 note says did not run (one note per error, listing them)."""
+    return note.message.split(" not run:", 1)[0].count(NOT_RUN_SEPARATOR) + 1
+
 
 def summary(findings: list[Finding]) -> str:
     notes = [f for f in findings if f.cause]
@@ -18,9 +25,11 @@ def summary(findings: list[Finding]) -> str:
         f"{counts['warning']} warning(s), {counts['skipped']} skipped"
     )
     if notes:
-        causes = Counter(f.cause for f in notes)
+        causes: Counter[str] = Counter()
+        for note in notes:
+            causes[note.cause] += checks_held(note)
         because = ", ".join(f"{n} because of {cause}" for cause, n in sorted(causes.items()))
-        line += f"; {len(notes)} check(s) not run ({because})"
+        line += f"; {sum(causes.values())} check(s) not run ({because})"
     return line
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitopsgen.findings import Finding, build_finding
+from gitopsgen.findings import Finding, Severity, build_finding
 from gitopsgen.render.output import Catalog
 from gitopsgen.render.registry import catalog, render_all
 from gitopsgen.safepaths import UnsafePath, find_unsafe, read_input
@@ -33,6 +33,7 @@ from gitopsgen.validate.policies.rendered import (
     check_rendered_policies,
 )
 from gitopsgen.validate.preview import Preview, check_paths, preview_applicationset
+from gitopsgen.validate.report import NOT_RUN_SEPARATOR
 from gitopsgen.yamlsource import SourceDocument, load_documents
 
 NOT_RUN_ID = "GG011"
@@ -96,15 +97,17 @@ def validate_repository(options: ValidateOptions) -> list[Finding]:
     )
     helm = not chart
     if not checked.errors and subset is not None:
-        findings.extend(_check_rendered(subset, options.root, schemas, drift=True, helm=helm))
+        findings.extend(_check_rendered(subset, options.root, schemas, checked, True, helm))
     else:
         findings.extend(not_run_notes(checked))
         if subset is not None:
-            findings.extend(_check_rendered(subset, options.root, schemas, drift=False, helm=helm))
+            findings.extend(_check_rendered(subset, options.root, schemas, checked, False, helm))
     findings.extend(check_paths_given(options.extra_paths, options.root, schemas))
     spec = checked.reading.spec
     if options.tracking_uri and spec is not None and checked.reading.document is not None:
         findings.extend(check_pins_exist(spec, checked.reading.document, options.tracking_uri))
+    if not options.crd_dirs and subset is not None:
+        findings.extend(crd_check_skipped(render_all(subset), catalog(subset)))
     return sorted(set(findings))
 
 
@@ -117,22 +120,25 @@ def _chart_findings(checked: CheckedSpec, root: Path) -> list[Finding]:
 
 
 def not_run_notes(checked: CheckedSpec) -> Iterator[Finding]:
-    """One GG011 note per check not run, at the error that is the reason."""
+    """One GG011 note per error that keeps checks from running, listing every such check: an
+    error is one cause, however many checks it holds back."""
     first = checked.errors[0] if checked.errors else None
     if first is None:
         return
-    yield _not_run(first, "drift check of the rendered files (GG201-GG203)", "the spec")
+    held: dict[Finding, list[str]] = {first: ["drift check of the rendered files (GG201-GG203)"]}
     cause = checked.reading.global_error
     if cause is not None:
-        yield _not_run(cause, "Helm render and preview of every environment", "the spec")
-        return
-    for name, error in sorted(checked.broken.items()):
-        yield _not_run(
-            error, f"Helm render (GG303/GG304) and preview (GG306/GG307) of {name}", name
-        )
+        held.setdefault(cause, []).append("Helm render and preview of every environment")
+    else:
+        for name, error in sorted(checked.broken.items()):
+            held.setdefault(error, []).append(
+                f"Helm render (GG303/GG304) and preview (GG306/GG307) of {name}"
+            )
+    for error, checks in held.items():
+        yield _not_run(error, NOT_RUN_SEPARATOR.join(checks))
 
 
-def _not_run(cause: Finding, what: str, where: str) -> Finding:
+def _not_run(cause: Finding, what: str, where: str = "the spec") -> Finding:
     return build_finding(
         NOT_RUN_ID,
         cause.file,
@@ -140,14 +146,34 @@ def _not_run(cause: Finding, what: str, where: str) -> Finding:
         cause.column,
         cause.path,
         f"{what} not run: {where} has an error ({cause.id} at line {cause.line}); "
-        "its findings would follow from it",
-        "fix the error; the check runs again then",
+        "their findings would follow from it",
+        "fix the error; the checks run again then",
         cause=f"{cause.id} at {cause.location()}",
     )
 
 
+def crd_check_skipped(files: dict[str, str], outputs: Catalog) -> Iterator[Finding]:
+    """Without CRDs the upstream check (GG302) does not run: a skip, counted as one, at the
+    first rendered file it would have checked."""
+    checked = sorted(
+        p for p in files if (o := outputs.output_of(p)) and any(k.crd for k in o.kinds)
+    )
+    if checked:
+        yield build_finding(
+            "GG302",
+            checked[0],
+            1,
+            0,
+            "",
+            f"the upstream CRD check did not run on {len(checked)} rendered file(s): no CRDs "
+            "found (gitopsgen's own schemas, GG301, did)",
+            "run `gitopsgen schemas fetch` or pass --crd-dir DIR",
+            severity=Severity.SKIPPED,
+        )
+
+
 def _check_rendered(
-    spec: Spec, root: Path, schemas: SchemaSet, *, drift: bool, helm: bool
+    spec: Spec, root: Path, schemas: SchemaSet, checked: CheckedSpec, drift: bool, helm: bool
 ) -> Iterator[Finding]:
     files = render_all(spec)
     outputs = catalog(spec)
@@ -173,7 +199,7 @@ def _check_rendered(
         loaded.append((path, docs))
     yield from check_rendered_policies(loaded)
     if helm:
-        yield from check_chart(root, spec, files, schemas)
+        yield from check_chart(root, spec, files, schemas, checked.reading.document)
     for path, docs in loaded:
         for doc in docs:
             if isinstance(doc.data, dict) and doc.data.get("kind") == "ApplicationSet":

@@ -37,6 +37,8 @@ UPDATE = os.environ.get("GITOPSGEN_UPDATE_GOLDEN") == "1"
 TESTED_ELSEWHERE = {
     "verify-disagree": "tests/generator/test_verify.py",
     "drift-text": "tests/serving/test_drift.py",
+    "helm-values-fragment": "tests/generator/test_docs_pages.py",
+    "helm-values-refused": "tests/generator/test_docs_pages.py",
     **dict.fromkeys(
         ("own-init", "own-render", "own-validate", "own-upgrade-check"),
         "tests/generator/test_own_repository_doc.py",

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import SPEC, Invoke, git, state
 
-SCRIPT = Path(sys.executable).parent / "gitopsgen"
+THIS_CODE = [sys.executable, "-m", "gitopsgen"]  # from the test's folder: this checkout's code
 JOURNAL = ".git/gitopsgen-promotion.json"
 
 
@@ -144,7 +144,7 @@ def start_promotion_held_in_a_hook(root: Path) -> subprocess.Popen[str]:
     marker = root / ".git/in-hook"
     hook(root, f"touch {marker}\nsleep 30\n")
     process = subprocess.Popen(
-        [str(SCRIPT), "promote", "prod", "--to", "A", "--root", str(root)],
+        [*THIS_CODE, "promote", "prod", "--to", "A", "--root", str(root)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -176,7 +176,7 @@ def test_a_signal_during_promotion_undoes_it(clone: Path, sig: signal.Signals, c
     assert len(worktrees(clone)) == 1 and not (clone / JOURNAL).exists()
 
 
-def test_after_kill_9_the_next_command_restores_the_start(clone: Path) -> None:
+def test_after_kill_9_the_next_writing_command_restores_the_start(clone: Path) -> None:
     user_work(clone)
     before = state(clone)
     process = start_promotion_held_in_a_hook(clone)
@@ -185,8 +185,16 @@ def test_after_kill_9_the_next_command_restores_the_start(clone: Path) -> None:
     (clone / ".git/in-hook").unlink()
     assert (clone / JOURNAL).exists()
     assert "promote/prod-A" in git(clone, "branch", "--list")
+    check = subprocess.run(
+        [*THIS_CODE, "render", "--check", "--root", str(clone)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0 and "recovered" not in check.stderr  # readers never recover
+    assert (clone / JOURNAL).exists()
     result = subprocess.run(
-        [str(SCRIPT), "render", "--check", "--root", str(clone)],
+        [*THIS_CODE, "render", "--root", str(clone)],
         capture_output=True,
         text=True,
         check=False,
@@ -202,16 +210,18 @@ def test_a_killed_but_unreaped_gitopsgen_counts_as_gone() -> None:
     """After kill -9 the process lingers as a zombie until its parent reaps it; the journal's
     owner must not be taken for a live gitopsgen meanwhile."""
     from gitopsgen.promotion.worktree import _alive
+    from gitopsgen.sync.lock import process_start
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        assert _alive(child.pid)
+        start = process_start(child.pid)
+        assert _alive(child.pid, start)
         os.kill(child.pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
             assert time.monotonic() < deadline, "the child never became a zombie"
             time.sleep(0.01)
-        assert not _alive(child.pid)
+        assert not _alive(child.pid, start)
     finally:
         child.kill()
         child.wait()

@@ -1,4 +1,5 @@
-"""The tool's tests never depend on the live spec: promote it, merge, and the suite still passes.
+"""The tool's tests never depend on the live spec: promote it, add and remove an environment,
+merge, and the suite still passes (issue 26, item 16: adding an environment turned it red).
 
 Every promotion PR changes environments/environments.yaml; if a test read a value from it (an
 alias, a line number), the repository's own CI would go red on the promotion. Two halves prove
@@ -9,10 +10,13 @@ test makes the promotions a team makes, in a temporary clone of this repository,
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -45,6 +49,40 @@ def merge_printed_branch(root: Path, stderr: str) -> None:
     git(root, "merge", "--quiet", "--ff-only", line.split()[2])
 
 
+ADDED = "added-by-test"
+
+
+def _edit_spec(root: Path, run_cli: Invoke, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change the spec's data (its comments are lost: any valid spec will do) and commit it
+    with its render, as a team adding or removing an environment would."""
+    data = yaml.safe_load((root / SPEC).read_text())
+    change(data)
+    (root / SPEC).write_text(yaml.safe_dump(data, sort_keys=False))
+    run_cli("commit", "--root", root)
+
+
+def add_environment(root: Path, run_cli: Invoke, like: str) -> str:
+    """A copy of environment `like` on a cluster of its own, with its own host and pool."""
+
+    def change(data: dict[str, Any]) -> None:
+        env = copy.deepcopy(data["environments"][like])
+        env["cluster"] = {"name": ADDED, "server": f"https://{ADDED}.k8s.example.internal:6443"}
+        env["namespace"] = f"serving-{ADDED}"
+        for field in ("host", "previewHost"):
+            if field in (env.get("ingress") or {}):
+                env["ingress"][field] = f"{field.lower()}-{ADDED}.example.internal"
+        env.setdefault("metallb", {})["pool"] = f"{ADDED}-pool"
+        data["environments"][ADDED] = env
+
+    _edit_spec(root, run_cli, change)
+    return ADDED
+
+
+def remove_environment(root: Path, run_cli: Invoke, name: str) -> None:
+    _edit_spec(root, run_cli, lambda data: data["environments"].pop(name))
+    assert not (root / "metallb" / name).exists()  # render deleted what it no longer renders
+
+
 @pytest.mark.live_spec  # it promotes a copy of the live spec, whatever it holds
 @pytest.mark.usefixtures("isolated_git")
 def test_live_spec_tests_pass_after_promotions_merge(tmp_path: Path, run_cli: Invoke) -> None:
@@ -61,6 +99,12 @@ def test_live_spec_tests_pass_after_promotions_merge(tmp_path: Path, run_cli: In
     ]
     for step in steps:
         merge_printed_branch(root, run_cli(*step, "--root", root).stderr)
+    added = add_environment(root, run_cli, envs[-1])
+    if len(envs) > 1:
+        remove_environment(root, run_cli, envs[0])
+    alias = merged_environments(yaml.safe_load((root / SPEC).read_text()))[added]["serving"]
+    to = "A" if alias["defaultAlias"] == "B" else "B"
+    merge_printed_branch(root, run_cli("promote", added, "--to", to, "--root", root).stderr)
     assert (root / SPEC).read_text() != (REPO / SPEC).read_text()
     assert git(root, "status", "--porcelain") == ""
     suite = subprocess.run(

@@ -24,7 +24,7 @@ def test_promotion_is_one_line_of_spec_plus_its_render(clone: Path, run_cli: Inv
     assert sorted(stat) == sorted([f"1\t1\t{SPEC}", "1\t1\tapps/fastapi/values/prod.yaml"])
     diff = git(clone, "diff", "-U0", "main", "promote/prod-A", "--", SPEC)
     assert "-    serving: {defaultAlias: B}   # green is live" in diff
-    assert "+    serving: {defaultAlias: A}   # green is live" in diff
+    assert "+    serving: {defaultAlias: A}   # blue is live" in diff  # the comment retold
     values = git(clone, "show", "promote/prod-A:apps/fastapi/values/prod.yaml")
     assert "DEFAULT_ALIAS: A" in values
     body = result.stdout

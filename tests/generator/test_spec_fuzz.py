@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from gitopsgen.errors import GitopsgenError, SpecError
 from gitopsgen.render.registry import render_all
-from gitopsgen.spec.load import parse_spec
+from gitopsgen.spec.load import parse_spec, read_spec
+from gitopsgen.validate.lenient import broken_environment_policies
 from gitopsgen.validate.policies import check_spec_policies
 from tests.support import FROZEN_SPEC_TEXT
 
@@ -93,7 +94,12 @@ def test_mutated_spec_never_crashes(mutations: list[tuple[tuple[Any, ...], str, 
 
 
 def check_text(text: str) -> None:
-    """A clean SpecError with places, or policies, render and preview that do not crash."""
+    """A clean SpecError with places, or policies, render and preview that do not crash; and
+    validate's reading of a broken spec (typos read as meant, the policies of environments the
+    schema refused) does not crash either (issue 26, item 17)."""
+    reading = read_spec(text, "environments/environments.yaml")
+    for finding in broken_environment_policies(reading):
+        assert finding.line >= 1 and finding.id.startswith("GG1")
     try:
         spec, doc = parse_spec(text, "environments/environments.yaml")
     except SpecError as exc:
@@ -154,3 +160,51 @@ def test_odd_yaml_text_never_crashes(insertions: list[tuple[int, int, str]]) -> 
         pad = " " * indent
         lines[line:line] = [pad + part for part in snippet.split("\n")]
     check_text("\n".join(lines))
+
+
+# What helmValues may not set (issue 26, item 2): every owned key, and a mapping above one,
+# with hostile values, in an environment or in `defaults`.
+OWNED_ATTACKS = [
+    {
+        "ingress": {
+            "annotations": {"nginx.ingress.kubernetes.io/whitelist-source-range": "0.0.0.0/0"}
+        }
+    },
+    {
+        "ingress": {
+            "annotations": {"nginx.ingress.kubernetes.io/configuration-snippet": "allow all;"}
+        }
+    },
+    {"ingress": {"annotations": None}},
+    {"ingress": None},
+    {"gatewayApi": {"enabled": True, "allowList": []}},
+    {"gatewayApi": {"clientAddress": "xForwardedFor", "trustedHops": 0}},
+    {"image": {"repository": "attacker/model-api", "tag": "latest"}},
+    {"image": "attacker/model-api:latest"},
+    {"replicaCount": 0},
+    {"secret": {"name": "payments-secrets"}},
+    {"rollout": {"strategy": "blueGreen", "colors": {"blue": {"tag": "latest", "alias": "B"}}}},
+]
+
+
+@FUZZ
+@given(
+    st.lists(st.sampled_from(OWNED_ATTACKS), min_size=1, max_size=3),
+    st.sampled_from([("environments", "prod"), ("environments", "dev"), ("defaults",)]),
+)
+def test_helm_values_never_set_what_the_spec_renders(
+    attacks: list[dict[str, Any]], where: tuple[str, ...]
+) -> None:
+    data = copy.deepcopy(BASE)
+    target = data
+    for part in where:
+        target = target[part]
+    for attack in attacks:
+        target["helmValues"] = {**target.get("helmValues", {}), **attack}
+    text = yaml.safe_dump(data, sort_keys=False)
+    try:
+        spec, doc = parse_spec(text, "environments/environments.yaml")
+    except SpecError:
+        return  # the schema refused the shape (e.g. a non-mapping helmValues): not rendered
+    found = [f for f in check_spec_policies(spec, doc) if f.id == "GG142"]
+    assert found and all(f.is_error and "helmValues" in f.path for f in found)

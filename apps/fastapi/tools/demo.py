@@ -18,10 +18,14 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def taken_ports(ports: dict[str, int]) -> list[str]:
-    """Which of the named ports something on 127.0.0.1 already listens on."""
+    """Which of the named ports something on 127.0.0.1 already listens on. The probe binds
+    with SO_REUSEADDR, as uvicorn and MLflow's server do: the connections of a server stopped
+    a moment ago linger in TIME-WAIT for about 60 s, which refuse a plain bind but not theirs,
+    so only a live listener counts as taken."""
     taken = []
     for what, port in ports.items():
         with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
