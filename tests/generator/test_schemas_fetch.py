@@ -28,9 +28,27 @@ def serve(folder: Path) -> Iterator[str]:
         yield url
 
 
+def mirror_tree(shared_crds: Path, folder: Path) -> Path:
+    """The shared CRD cache, plus a stand-in for each pinned CRD it lacks (GitOps Promoter's are
+    not in ../shared/crds and never copied into the repo): a bare CustomResourceDefinition, so
+    the fetch of every pinned path is exercised; the byte comparison below holds either way."""
+    for name in PINNED:
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = shared_crds / name
+        if source.is_file():
+            target.symlink_to(source)
+        else:
+            target.write_text(
+                "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+                f"metadata: {{name: {Path(name).stem.partition('_')[2]}.stand-in}}\n"
+            )
+    return folder
+
+
 @pytest.fixture
-def mirror(shared_crds: Path) -> Iterator[str]:
-    yield from serve(shared_crds)
+def mirror(shared_crds: Path, tmp_path: Path) -> Iterator[str]:
+    yield from serve(mirror_tree(shared_crds, tmp_path / "mirror"))
 
 
 def test_fetch_fills_the_cache_that_validate_uses(
@@ -41,14 +59,14 @@ def test_fetch_fills_the_cache_that_validate_uses(
     run_cli: Invoke,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    mirror_root = shared_crds
+    mirror_root = tmp_path / "mirror"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("GITOPSGEN_CRD_DIR", raising=False)
     before = run_cli("validate", "--root", repo_root, "--format", "json", EXAMPLE, expect=1)
     assert "GG302" not in {f["id"] for f in json.loads(before.stdout)}  # no CRDs yet
     result = run_cli("schemas", "fetch", "--mirror", mirror)
     crds = tmp_path / "cache/gitopsgen/crds"
-    assert result.stdout.count("fetched") == len(PINNED) == 12
+    assert result.stdout.count("fetched") == len(PINNED) == 15
     assert (crds / "argo-cd/applicationset-crd.yaml").stat().st_size > 1_000_000
     for name in PINNED:  # byte for byte what the mirror serves
         assert (crds / name).read_bytes() == (mirror_root / name).read_bytes(), name
