@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from gitopsgen.errors import RenderError
+from gitopsgen.promotion.prbody import manifest_diff
 from gitopsgen.render.promoter import PROMOTER_PATH, repository_owner_and_name
 from gitopsgen.render.registry import render_all
 from gitopsgen.spec.load import parse_spec
@@ -53,8 +54,10 @@ def test_environments_in_spec_order_with_automerge_from_sync_policy() -> None:
 
 
 def test_shared_branch_mode_gives_each_path_its_strategy() -> None:
-    text = (GOLDEN / "hydrated/spec.yaml").read_text().replace(
-        "delivery: {mode: hydrated}", "delivery: {mode: hydrated, activePaths: true}"
+    text = (
+        (GOLDEN / "hydrated/spec.yaml")
+        .read_text()
+        .replace("delivery: {mode: hydrated}", "delivery: {mode: hydrated, activePaths: true}")
     )
     docs = documents(text)
     strategies = [d for d in docs if d["kind"] == "PromotionStrategy"]
@@ -86,3 +89,22 @@ def test_rendered_objects_validate_and_a_wrong_field_is_refused(
     objects.write_text(objects.read_text().replace("autoMerge:", "automerge:", 1))
     result = run_cli("validate", "--root", tmp_repo, "--format", "json", objects, expect=1)
     assert "GG301" in result.stdout and "automerge" in result.stdout
+
+
+def test_pr_body_links_the_manifest_diff_in_hydrated_mode_only() -> None:
+    text = (GOLDEN / "hydrated/spec.yaml").read_text()
+    spec, _ = parse_spec(text, SPEC)
+    lines = manifest_diff(spec, "prod")
+    assert lines[-1] == (
+        "- https://github.com/example-org/mlops-gitops/compare/"
+        "environment/prod...environment/prod-next"
+    )
+    assert any("`gitopsgen hydrate`" in ln for ln in lines)
+    shared, _ = parse_spec(
+        text.replace("{mode: hydrated}", "{mode: hydrated, activePaths: true}"), SPEC
+    )
+    assert manifest_diff(shared, "prod")[-2:] == [
+        "- https://github.com/example-org/mlops-gitops/compare/"
+        f"environment/prod...environment/prod-next/{path}"
+        for path in ("fastapi", "metallb")
+    ]
