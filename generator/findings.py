@@ -119,6 +119,12 @@ REGISTRY: dict[str, Check] = {
         Check("GG141", _E, "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`"),
         # asked only with `validate --tracking-uri`: the registry is not offline
         Check("GG150", _E, "a pinned model version (model.versions) exists in the registry"),
+        # GG160-GG164: GitOps Promoter's documented rules it does not enforce (delivery hydrated)
+        Check("GG160", _E, "activePath is set on all applications of a branch or on none"),
+        Check("GG161", _E, "the hydrated paths of one branch are sibling-disjoint"),
+        Check("GG162", _E, "each hydrated Application is gated by exactly one commit-status key"),
+        Check("GG163", _E, "a PromotionStrategy's activePath is the path an Application syncs"),
+        Check("GG164", _E, "no two Applications sync the same path of one branch"),
         # GG180-GG183: blue-green of the serving image (rollout.strategy blueGreen)
         Check("GG180", _E, "each colour's image tag is pinned; a warning outside production-like"),
         Check("GG181", _E, "the two colours differ in image tag or alias"),
