@@ -53,7 +53,6 @@ def mirror(shared_crds: Path, tmp_path: Path) -> Iterator[str]:
 
 def test_fetch_fills_the_cache_that_validate_uses(
     mirror: str,
-    shared_crds: Path,
     tmp_path: Path,
     repo_root: Path,
     run_cli: Invoke,
