@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,8 @@ def serve_folder(folder: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def mirror(shared_crds: Path) -> Iterator[str]:
+def mirror(shared_crds: Path, shared_pins: dict[str, Any]) -> Iterator[str]:
+    del shared_pins  # fetch pinned to what the shared cache holds
     yield from serve_folder(shared_crds)
 
 
@@ -138,8 +140,15 @@ def test_a_permissive_crd_from_a_mirror_is_refused_and_the_cache_kept(
 
 
 def test_the_pins_are_the_upstream_files(shared_crds: Path) -> None:
+    """Every pin of a file ../shared/crds holds is that file's sha256; the GitOps Promoter CRDs
+    are not among them (their pins come from the upstream commit, see render/promoter.py)."""
+    checked = 0
     for name, crd in PINNED.items():
+        if name.startswith("gitops-promoter/") and not (shared_crds / name).exists():
+            continue
         assert hashlib.sha256((shared_crds / name).read_bytes()).hexdigest() == crd.sha256, name
+        checked += 1
+    assert checked == 12
 
 
 @pytest.mark.parametrize("planted", ["tmp-name", "old-tmp-name", "final-name"])
@@ -172,8 +181,9 @@ def test_a_symlinked_folder_in_the_cache_is_refused(
 
 
 def test_a_mirror_password_is_sent_as_basic_auth_and_never_printed(
-    shared_crds: Path, tmp_path: Path, run_cli: Invoke
+    shared_crds: Path, shared_pins: dict[str, Any], tmp_path: Path, run_cli: Invoke
 ) -> None:
+    del shared_pins  # fetch pinned to what the shared cache holds
     seen: list[str | None] = []
 
     class Guarded(Quiet):
