@@ -78,7 +78,7 @@ bench: $(TEST_STAMP)
 		apt-get update -qq && apt-get install -y -qq wrk; } || \
 		{ echo "make bench needs wrk: install it with your package manager"; exit 1; }
 	@test -x $(BIN)/py-spy || $(BIN)/pip install --quiet py-spy   # the serving profile
-	$(BIN)/python -m bench.run   # KServe goes into .venv-kserve, from PyPI (bench/sides.py)
+	$(BIN)/python -m bench.run   # each anchor in .venv-<name>, pinned, from PyPI once (bench/venvs.py)
 
 promote: $(RENDER_STAMP)
 	$(BIN)/gitopsgen promote $(ENV) --to $(TO)

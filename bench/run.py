@@ -47,6 +47,12 @@ def machine() -> list[str]:
     ]
 
 
+def knobs() -> list[str]:
+    """The narrowing this run used, if any, so a reader knows what it left out."""
+    used = [f"`{k}={os.environ[k]}`" for k in sorted(os.environ) if k.startswith("BENCH_")]
+    return [f"- this run: {', '.join(used)}"] if used else []
+
+
 def kept(heading: str) -> str:
     """A section of the current BENCHMARKS.md, up to the next `## ` heading, marked as kept."""
     text = (REPO / "BENCHMARKS.md").read_text()
@@ -80,12 +86,13 @@ def main() -> int:
             "# Benchmarks",
             "",
             f"Measured on {started} by `make bench` (that is `.venv/bin/python -m bench.run`; "
-            "`BENCH_SIZES=10,100`, `BENCH_SKIP_SERVING=1`, `BENCH_SKIP_GENERATOR=1` and `BENCH_SKIP_SIDES=mlflow,kserve,ceiling,multi,extras` "
+            "`BENCH_SIZES=10,100`, `BENCH_SKIP_SERVING=1`, `BENCH_SKIP_GENERATOR=1` and `BENCH_SKIP_SIDES=mlflow,kserve,mlserver,litserve,ceiling,defaults,multi,extras,admission` "
             "narrow it). Absolute figures drift "
             "between runs on a shared two-core machine; read the ratios, which come from runs taken "
             "alternately in the same session.",
             "",
             *machine(),
+            *knobs(),
             "",
             *sections,
         ]

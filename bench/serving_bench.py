@@ -3,8 +3,10 @@ time in-process, reload under load. `bench.serving_compare` runs the comparison.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -34,8 +36,9 @@ class WrkResult:
     rps: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    errors: int  # failures other than a 503 when 503s are counted apart (count_status)
     requests: int
+    shed: int = 0  # 503 answers (load shed by admission control), counted with count_status
 
 
 def _ms(text: str) -> float:
@@ -44,37 +47,50 @@ def _ms(text: str) -> float:
     return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(url: str, connections: int, seconds: int, rows: int, style: str | None) -> WrkResult:
-    """`style` None: plain GET; else POST `rows` rows in that body style (see post.lua)."""
+def wrk(
+    url: str,
+    connections: int,
+    seconds: int,
+    rows: int,
+    style: str | None,
+    *,
+    count_status: bool = False,
+) -> WrkResult:
+    """`style` None: plain GET; else POST `rows` rows in that body style (see post.lua).
+    `count_status`: 503 answers (load shed) are counted apart from the other failures."""
     threads = "1" if connections < 2 else "2"
     script = ["-s", str(LUA)] if style else []
-    command = [
-        "wrk",
-        "-t",
-        threads,
-        "-c",
-        str(connections),
-        "-d",
-        f"{seconds}s",
-        "--latency",
-        *script,
-        url,
-    ]
-    env = {**os.environ, "ROWS": str(rows), "BODY_STYLE": style or ""}
+    # a 10,000-row request to a slow server at concurrency 64 can take seconds: wrk's default 2 s
+    # timeout would count it as an error rather than as latency
+    command = ["wrk", "-t", threads, "-c", str(connections), "-d", f"{seconds}s", "--timeout",
+               "30s", "--latency", *script, url]  # fmt: skip
+    env = {
+        **os.environ,
+        "ROWS": str(rows),
+        "BODY_STYLE": style or "",
+        "COUNT_STATUS": "1" if count_status else "",
+    }
     out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> WrkResult:
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     # anchored: a "Req/Sec ... 72.50%" line would otherwise match "50%"
     p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    errors = 0
-    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+    errors = shed = 0
+    if match := re.search(r"^status 503: (\d+)$", out, re.M):  # post.lua's own count
+        shed = int(match.group(1))
+        errors += int(re.search(r"^status other: (\d+)$", out, re.M).group(1))  # type: ignore[union-attr]
+    elif match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         errors += int(match.group(1))
     if match := re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     ):
         errors += sum(int(g) for g in match.groups())
-    return WrkResult(rps, p50, p99, errors, requests)
+    return WrkResult(rps, p50, p99, errors, requests, shed)
 
 
 def start_blue_green_app(
@@ -119,13 +135,23 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180)
     raise RuntimeError(f"{url} did not come up")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, 15)
-        except (PermissionError, ProcessLookupError):
-            process.terminate()
-        process.wait(timeout=30)
+def stop(process: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """SIGTERM the server's process group (it was started in a session of its own), then
+    SIGKILL the group if it has not exited after `grace` seconds (MLServer, stopped with a
+    pending inference pool, can hang on shutdown)."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except (PermissionError, ProcessLookupError):
+        process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(PermissionError, ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.kill()
+        process.wait(timeout=grace)
 
 
 def model_predict_floor(tracking: str) -> dict[str, float]:

@@ -1,15 +1,18 @@
 """The servers the serving benchmark compares, each started on 127.0.0.1 with N worker processes:
 ours (the app as its image runs it), `mlflow models serve`, KServe's model server (a custom
-`Model` in a virtual environment of its own, `kserve` from PyPI) and a bare-ASGI ceiling."""
+`Model`), MLServer with its scikit-learn runtime, LitServe (each anchor in a virtual environment
+of its own, bench/venvs.py) and a bare-ASGI ceiling. The anchors run in their fastest documented
+one-process setting (`fast`: no per-request log lines) and with their defaults (`default`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from bench.serving_bench import REPO, wait_ready
@@ -26,8 +29,6 @@ from tools.local_mlflow import (  # noqa: E402
 
 __all__ = ["seed_registry", "start_server"]  # for bench.serving_compare
 
-KSERVE_VERSION = "0.21.0"
-KSERVE_VENV = REPO / ".venv-kserve"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -36,7 +37,34 @@ class Side:
     name: str
     process: subprocess.Popen[bytes]
     url: str  # where predictions are POSTed
-    style: str  # the body's key (bench/post.lua): data, inputs or instances
+    style: str  # the body's shape (bench/post.lua): data, inputs, instances or v2
+
+
+def _tree(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return found
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of `root` and every live process below it (shared pages counted in each,
+    as `ps` does: an upper bound for forked workers)."""
+    total = 0
+    for pid in _tree(root):
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def tree_cpu_seconds(root: int) -> float:
@@ -60,46 +88,41 @@ def tree_cpu_seconds(root: int) -> float:
 
 
 def export_model(tracking: str, workdir: Path) -> Path:
-    """The estimator behind models:/best_model@A, pickled for KServe and the ceiling."""
+    """The estimator behind models:/best_model@A, pickled for the anchors and the ceiling (and
+    saved with joblib beside it, `model.joblib`, which is what MLServer's runtime loads)."""
+    import joblib  # type: ignore[import-untyped]
     import mlflow.sklearn
 
     mlflow.set_tracking_uri(tracking)
     estimator = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@A")
     path = workdir / "model.pkl"
     path.write_bytes(pickle.dumps(estimator))
+    joblib.dump(estimator, workdir / "model.joblib")
     return path
 
 
-def kserve_python() -> tuple[Path | None, str]:
-    """The interpreter of .venv-kserve, created and filled from PyPI when missing; or None and
-    the reason (the installer's last lines) when KServe cannot be installed here."""
-    python = KSERVE_VENV / "bin/python"
-    check = [str(python), "-c", "import kserve, sklearn"]
-    if python.exists() and subprocess.run(check, capture_output=True, check=False).returncode == 0:
-        return python, ""
-    sklearn = metadata.version("scikit-learn")  # the pickle needs the same scikit-learn
-    steps = [
-        [sys.executable, "-m", "venv", str(KSERVE_VENV)],
-        [str(python), "-m", "pip", "install", "--quiet", f"kserve=={KSERVE_VERSION}",
-         f"scikit-learn=={sklearn}"],
-    ]  # fmt: skip
-    for step in steps:
-        print("installing KServe:", " ".join(step[-3:]), file=sys.stderr)
-        done = subprocess.run(step, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            return None, f"`{' '.join(step[2:])}` exited {done.returncode}: " + " / ".join(tail)
-    return python, ""
-
-
-def _popen(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _popen(
+    command: list[str], env: dict[str, str], log: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=out, start_new_session=True
+            command, env=env, stdout=subprocess.DEVNULL, stderr=out, start_new_session=True, cwd=cwd
         )
 
 
-def start_ours(tracking: str, workdir: Path, workers: int) -> Side:
+def pause(side: Side) -> None:
+    """SIGSTOP the side's process group: an idle server's timers and pollers (LitServe's queue
+    loop, MLServer's workers) must not take CPU from the one being measured."""
+    os.killpg(side.process.pid, signal.SIGSTOP)
+
+
+def resume(side: Side) -> None:
+    os.killpg(side.process.pid, signal.SIGCONT)
+
+
+def start_ours(
+    tracking: str, workdir: Path, workers: int, settings: dict[str, str] | None = None
+) -> Side:
     port = free_port()
     env = {
         **os.environ,
@@ -109,11 +132,12 @@ def start_ours(tracking: str, workdir: Path, workers: int) -> Side:
         "CANARY_PERCENT": "20",
         "DEFAULT_ALIAS": "A",
         "RELOAD_SECRET_TOKEN": "bench",
-        "LOG_DIR": str(workdir / f"logs-{workers}"),
+        "LOG_DIR": str(workdir / f"logs-{port}"),
         "ALIAS_POLL_INTERVAL_SECONDS": "0",
         "WEB_CONCURRENCY": str(workers),
+        **(settings or {}),
     }
-    process = _popen(app_command(port), env, workdir / f"ours-{workers}.log")
+    process = _popen(app_command(port), env, workdir / f"ours-{workers}-{port}.log")
     url = f"http://127.0.0.1:{port}"
     wait_ready(f"{url}/health", process)
     return Side("ours", process, f"{url}/predict", "data")
@@ -133,14 +157,49 @@ def start_mlflow(tracking: str, workdir: Path, workers: int) -> Side:
     return Side("mlflow", process, f"{url}/invocations", "inputs")
 
 
-def start_kserve(python: Path, model: Path, workdir: Path, workers: int) -> Side:
+def start_kserve(python: Path, model: Path, workdir: Path, workers: int, setting: str) -> Side:
     port = free_port()
     script = REPO / "bench/kserve_model.py"
-    command = [str(python), str(script), str(model), str(port), str(workers)]
-    process = _popen(command, dict(os.environ), workdir / f"kserve-{workers}.log")
+    command = [str(python), str(script), str(model), str(port), str(workers), setting]
+    process = _popen(command, dict(os.environ), workdir / f"kserve-{setting}-{workers}.log")
     url = f"http://127.0.0.1:{port}"
     wait_ready(f"{url}/v1/models/iris", process)
-    return Side("KServe", process, f"{url}/v1/models/iris:predict", "instances")
+    return Side(f"KServe {setting}", process, f"{url}/v1/models/iris:predict", "instances")
+
+
+def start_mlserver(python: Path, model: Path, workdir: Path, workers: int, setting: str) -> Side:
+    """`mlserver start` on a folder holding settings.json and the model's model-settings.json
+    (runtime `mlserver_sklearn.SKLearnModel`). `default`: MLServer's defaults (debug on, which
+    is uvicorn's access log; one inference worker process per worker). `fast`: debug off and,
+    at one worker, `parallel_workers: 0` (inference in the HTTP process), its fastest here."""
+    folder = workdir / f"mlserver-{setting}-{workers}"
+    (folder / "iris").mkdir(parents=True)
+    port, grpc, metrics = free_port(), free_port(), free_port()
+    settings: dict[str, object] = {"host": "127.0.0.1", "http_port": port, "grpc_port": grpc,
+                                   "metrics_port": metrics, "parallel_workers": workers}  # fmt: skip
+    if setting == "fast":
+        settings |= {"debug": False, "parallel_workers": 0 if workers == 1 else workers}
+    (folder / "settings.json").write_text(json.dumps(settings))
+    model_settings = {"name": "iris", "implementation": "mlserver_sklearn.SKLearnModel",
+                      "parameters": {"uri": str(model.with_suffix(".joblib"))}}  # fmt: skip
+    (folder / "iris/model-settings.json").write_text(json.dumps(model_settings))
+    mlserver = python.with_name("mlserver")
+    command = [str(mlserver), "start", str(folder)]
+    log = workdir / f"mlserver-{setting}-{workers}.log"
+    process = _popen(command, dict(os.environ), log, cwd=folder)  # its .metrics folder goes there
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(f"{url}/v2/models/iris/ready", process)
+    return Side(f"MLServer {setting}", process, f"{url}/v2/models/iris/infer", "v2")
+
+
+def start_litserve(python: Path, model: Path, workdir: Path, workers: int, setting: str) -> Side:
+    port = free_port()
+    script = REPO / "bench/litserve_model.py"
+    command = [str(python), str(script), str(model), str(port), str(workers), setting]
+    process = _popen(command, dict(os.environ), workdir / f"litserve-{setting}-{workers}.log")
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(f"{url}/health", process)
+    return Side(f"LitServe {setting}", process, f"{url}/predict", "data")
 
 
 def start_ceiling(model: Path, workdir: Path, workers: int) -> Side:

@@ -207,3 +207,15 @@ class PrometheusError(GitopsgenError):
 class HydrateError(GitopsgenError):
     """`hydrate` refuses: uncommitted spec changes, a non-http(s) URL, a short SHA, a proposed
     branch that diverged from origin's."""
+
+
+class RemoteError(GitopsgenError):
+    """A remote server gave no usable answer: unreachable, too slow in total, too large,
+    malformed, or redirecting elsewhere. `shown` is its URL without credentials; callers that
+    name the server in their own words use `reason`."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, shown: str, reason: str, *, unreachable: bool = False) -> None:
+        super().__init__(f"{shown}: {reason}")
+        self.shown, self.reason, self.unreachable = shown, reason, unreachable

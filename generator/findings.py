@@ -121,6 +121,12 @@ REGISTRY: dict[str, Check] = {
         # asked only with `validate --tracking-uri`: the registry is not offline
         Check("GG150", _E, "a pinned model version (model.versions) exists in the registry"),
         Check("GG160", _W, "a canary does not send requests without x-client-id to its candidate"),
+        # GG170-GG174: GitOps Promoter's documented rules it does not enforce (delivery hydrated)
+        Check("GG170", _E, "activePath is set on all applications of a branch or on none"),
+        Check("GG171", _E, "the hydrated paths of one branch are sibling-disjoint"),
+        Check("GG172", _E, "each hydrated Application is gated by exactly one commit-status key"),
+        Check("GG173", _E, "a PromotionStrategy's activePath is the path an Application syncs"),
+        Check("GG174", _E, "no two Applications sync the same path of one branch"),
         # GG180-GG183: blue-green of the serving image (rollout.strategy blueGreen)
         Check("GG180", _E, "each colour's image tag is pinned; a warning outside production-like"),
         Check("GG181", _E, "the two colours differ in image tag or alias"),

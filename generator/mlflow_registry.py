@@ -3,27 +3,23 @@ version, and moving an alias.
 
 `registered-models/get` is asked for aliases, not the search endpoints: those answer with empty
 `aliases` (mlflow/mlflow#16734). Failures are classified by what MLflow answers (its HTTP status
-and `error_code`), never by the words of a message. Every call has one total deadline, an answer
-is read up to a size cap, a redirect is never followed (credentials stay with the URL they were
-given for), and no message carries credentials.
+and `error_code`), never by the words of a message. Every call goes through `remote.http_request`:
+one total deadline, a size cap counted while reading, redirects only on the origin, no
+credentials in any message.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import http.client
 import json
 import os
 import re
-import socket
-import threading
-import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from gitopsgen.errors import RegistryError
+from gitopsgen.errors import RegistryError, RemoteError
+from gitopsgen.remote import http_request
 
 MAX_ANSWER_BYTES = 4 << 20  # a registered model with its latest versions: a few KiB
 DEFAULT_TIMEOUT = 10.0
@@ -122,10 +118,11 @@ class MlflowRegistry:
     # --- HTTP ------------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        parts = self._parts
-        user = urllib.parse.unquote(parts.username) if parts.username else None
-        password = urllib.parse.unquote(parts.password or "") if parts.username else None
-        if user is None and os.environ.get("MLFLOW_TRACKING_USERNAME"):
+        """MLflow's own environment credentials; the URL's user:password@ is http_request's."""
+        if self._parts.username:
+            return {}
+        user = password = None
+        if os.environ.get("MLFLOW_TRACKING_USERNAME"):
             user = os.environ["MLFLOW_TRACKING_USERNAME"]
             password = os.environ.get("MLFLOW_TRACKING_PASSWORD", "")
         if user is not None:
@@ -164,58 +161,19 @@ class MlflowRegistry:
         )
 
     def _exchange(self, method: str, endpoint: str, params: dict[str, str]) -> tuple[int, bytes]:
-        parts = self._parts
-        path = f"{parts.path.rstrip('/')}/api/2.0/mlflow/{endpoint}"
+        base = self.url.rstrip("/")
+        url = f"{base}/api/2.0/mlflow/{endpoint}"
         headers = {"Accept": "application/json", **self._headers()}
-        payload: bytes | None = None
+        data = None
         if method == "GET":
-            path += "?" + urllib.parse.urlencode(params)
+            url += "?" + urllib.parse.urlencode(params)
         else:
-            payload = json.dumps(params).encode()
+            data = json.dumps(params).encode()
             headers["Content-Type"] = "application/json"
-        deadline = time.monotonic() + self.timeout
-        connection_class = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        connection = connection_class(parts.hostname or "", parts.port, timeout=self.timeout)
-        # A server that drips its answer a byte at a time never trips a per-read timeout: a
-        # watchdog shuts the socket at the deadline, which ends any blocked read.
-        watchdog = threading.Timer(self.timeout, _shut, (connection,))
-        watchdog.daemon = True
-        watchdog.start()
         try:
-            connection.request(method, path, body=payload, headers=headers)
-            response = connection.getresponse()
-            body = _read_until(response, deadline, self.shown)
-            return response.status, body
-        except RegistryError:
-            raise
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            late = time.monotonic() >= deadline
-            reason = "timed out" if late or isinstance(exc, TimeoutError) else exc
-            raise RegistryError(f"cannot reach MLflow at {self.shown}: {reason}") from None
-        finally:
-            watchdog.cancel()
-            connection.close()
-
-
-def _shut(connection: http.client.HTTPConnection) -> None:
-    with contextlib.suppress(OSError):
-        if connection.sock is not None:
-            connection.sock.shutdown(socket.SHUT_RDWR)
-
-
-def _read_until(response: http.client.HTTPResponse, deadline: float, shown: str) -> bytes:
-    """The body, read in chunks against one deadline and one size cap."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        if time.monotonic() > deadline:
-            raise RegistryError(f"cannot reach MLflow at {shown}: timed out")
-        chunk = response.read1(65536)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise RegistryError(f"MLflow at {shown} answered more than 4 MiB; refused")
-        chunks.append(chunk)
+            answer = http_request(
+                url, timeout=self.timeout, max_bytes=MAX_ANSWER_BYTES, headers=headers, data=data
+            )
+        except RemoteError as exc:
+            raise RegistryError(f"cannot reach MLflow at {self.shown}: {exc.reason}") from None
+        return answer.status, answer.body

@@ -33,6 +33,7 @@ __all__ = [
     "SourceDocument",
     "YamlProblem",
     "alias_expansion_problem",
+    "c_composer_is_safe",
     "describe_syntax_error",
     "format_path",
     "load_document",
@@ -145,10 +146,15 @@ def _compose_all(text: str) -> list[yaml.Node]:
     Where the text could nest that deep (an upper bound: every bracket, and two levels per
     column of its longest line), PyYAML's Python composer is used: its RecursionError is caught.
     """
+    loader = FastLoader if c_composer_is_safe(text) else yaml.SafeLoader
+    return list(yaml.compose_all(text, Loader=loader))
+
+
+def c_composer_is_safe(text: str) -> bool:
+    """True when `text` cannot nest deep enough to crash libyaml's recursive composer."""
     longest = max(map(len, text.splitlines()), default=0)
     bound = text.count("[") + text.count("{") + 2 * (longest + 1)
-    loader = FastLoader if bound <= _C_COMPOSER_SAFE_DEPTH else yaml.SafeLoader
-    return list(yaml.compose_all(text, Loader=loader))
+    return bound <= _C_COMPOSER_SAFE_DEPTH
 
 
 def alias_expansion_problem(root: yaml.Node) -> YamlProblem | None:

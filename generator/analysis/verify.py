@@ -6,15 +6,38 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
+from gitopsgen.errors import ExitCode
 from gitopsgen.spec.model import Environment
 
 Query = Callable[[str], float | None]
 
-SUCCESSFUL, FAILED, INCONCLUSIVE = "Successful", "Failed", "Inconclusive"
-PASSED, CHECK_FAILED, CHECK_INCONCLUSIVE, SKIPPED = "passed", "failed", "inconclusive", "skipped"
-VERDICT_EXIT = {SUCCESSFUL: 0, FAILED: 1, INCONCLUSIVE: 3}
+
+class Verdict(StrEnum):
+    """The overall verdict; its value is what JSON, PR bodies and Argo Rollouts' wording show."""
+
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    INCONCLUSIVE = "Inconclusive"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {
+            Verdict.SUCCESSFUL: ExitCode.OK,
+            Verdict.FAILED: ExitCode.FINDING,
+            Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
+        }[self]
+
+
+class CheckVerdict(StrEnum):
+    """One check's verdict."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -84,7 +107,7 @@ class CheckResult:
     check: Check
     value: float | None
     samples: float | None
-    verdict: str
+    verdict: CheckVerdict
     reason: str
 
     def to_json(self) -> dict[str, Any]:
@@ -190,20 +213,59 @@ def build_checks(target: Target, analysis: Any) -> list[Check]:
     ]
 
 
+# What each unit can be. A share is a part of a whole; a latency or a ratio of latencies is never
+# negative. p99 +Inf is real (the quantile lies in the +Inf bucket: beyond every threshold), so
+# is a ratio of +Inf; -Inf, negatives and shares past 1 come only from a wrong query or broken
+# metrics (a counter reset mid-window, a hand-made series), and decide nothing.
+POSSIBLE = {"share": (0.0, 1.0), "seconds": (0.0, math.inf), "ratio": (0.0, math.inf)}
+
+
+def impossible(value: float, unit: str) -> bool:
+    low, high = POSSIBLE[unit]
+    return not low <= value <= high
+
+
 def judge(check: Check, value: float | None, samples: float | None, minimum: int) -> CheckResult:
+    """A check's verdict. An impossible value or sample count is Inconclusive, naming the
+    query, never passed: a canary must not step forward on it."""
+    if samples is not None and (math.isinf(samples) or samples < 0):
+        shown = json_number(samples)
+        return CheckResult(
+            check,
+            value,
+            None,
+            CheckVerdict.INCONCLUSIVE,
+            f"an impossible sample count ({shown}) from {' / '.join(check.sample_queries)}",
+        )
     if samples is None or samples < minimum:
         seen = 0 if samples is None else round(samples)
         return CheckResult(
-            check, value, samples, CHECK_INCONCLUSIVE, f"{seen} samples, fewer than {minimum}"
+            check,
+            value,
+            samples,
+            CheckVerdict.INCONCLUSIVE,
+            f"{seen} samples, fewer than {minimum}",
         )
     if value is None:
-        return CheckResult(check, value, samples, CHECK_INCONCLUSIVE, "no data in the window")
+        return CheckResult(
+            check, value, samples, CheckVerdict.INCONCLUSIVE, "no data in the window"
+        )
+    if impossible(value, check.unit):
+        low, high = POSSIBLE[check.unit]
+        return CheckResult(
+            check,
+            value,
+            samples,
+            CheckVerdict.INCONCLUSIVE,
+            f"an impossible {check.unit} ({json_number(value)}; possible: {low:g} to "
+            f"{high:g}) from {check.query}",
+        )
     ok = value <= check.threshold if check.comparison == "<=" else value >= check.threshold
     return CheckResult(
         check,
         value,
         samples,
-        PASSED if ok else CHECK_FAILED,
+        CheckVerdict.PASSED if ok else CheckVerdict.FAILED,
         "within the threshold" if ok else "beyond the threshold",
     )
 
@@ -215,21 +277,21 @@ class Verification:
     results: tuple[CheckResult, ...]
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         verdicts = {r.verdict for r in self.results}
-        if CHECK_FAILED in verdicts:
-            return FAILED
-        if CHECK_INCONCLUSIVE in verdicts or PASSED not in verdicts:
-            return INCONCLUSIVE
-        return SUCCESSFUL
+        if CheckVerdict.FAILED in verdicts:
+            return Verdict.FAILED
+        if CheckVerdict.INCONCLUSIVE in verdicts or CheckVerdict.PASSED not in verdicts:
+            return Verdict.INCONCLUSIVE
+        return Verdict.SUCCESSFUL
 
     @property
-    def exit_code(self) -> int:
-        return VERDICT_EXIT[self.verdict]
+    def exit_code(self) -> ExitCode:
+        return self.verdict.exit_code
 
     @property
     def failed(self) -> list[CheckResult]:
-        return [r for r in self.results if r.verdict == CHECK_FAILED]
+        return [r for r in self.results if r.verdict == CheckVerdict.FAILED]
 
     def to_json(self) -> dict[str, Any]:
         t = self.target
@@ -262,7 +324,7 @@ def verify(
     for check in build_checks(target, env.analysis):
         if check.name == "shadowAgreement" and target.shadow is None:
             reason = f"no shadow comparison: serving.shadowAlias is neither {target.candidate} nor {target.live}"
-            results.append(CheckResult(check, None, None, SKIPPED, reason))
+            results.append(CheckResult(check, None, None, CheckVerdict.SKIPPED, reason))
             continue
         # no series: nothing was counted in the window
         samples = min(query(q) or 0.0 for q in check.sample_queries)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 
-from gitopsgen.analysis.verify import CheckResult, Verification
+from gitopsgen.analysis.verify import CheckResult, CheckVerdict, Verdict, Verification
 
 SCHEMA_VERSION = 1
 
@@ -58,7 +58,7 @@ def report_text(v: Verification) -> str:
     for r in v.results:
         lines.append(f"  {r.check.title}: {r.check.query}")
         lines += [f"    samples: {q}" for q in r.check.sample_queries]
-        if r.verdict != "passed":
+        if r.verdict is not CheckVerdict.PASSED:
             lines.append(f"    {r.verdict}: {r.reason}")
     lines += ["", f"Verdict: {v.verdict}"]
     return "\n".join(lines) + "\n"
@@ -86,16 +86,17 @@ def _escape(text: str) -> str:
 
 
 def report_github(v: Verification) -> str:
-    level = {"failed": "error", "inconclusive": "warning"}
+    level = {CheckVerdict.FAILED: "error", CheckVerdict.INCONCLUSIVE: "warning"}
+    summary_level = {Verdict.FAILED: "error", Verdict.INCONCLUSIVE: "warning"}
     env = v.target.environment
     lines = []
     for r in v.results:
         title, value, threshold, samples, verdict = _row(r)
         lines.append(
-            f"::{level.get(verdict, 'notice')} title=verify {env}: {title}::"
+            f"::{level.get(r.verdict, 'notice')} title=verify {env}: {title}::"
             + _escape(f"{verdict}: {value} (threshold {threshold}, {samples} samples); {r.reason}")
         )
-    summary = level.get(v.verdict.lower(), "notice")
+    summary = summary_level.get(v.verdict, "notice")
     lines.append(f"::{summary} title=verify {env}::{_escape(headline(v))}: {v.verdict}")
     return "\n".join(lines) + "\n" + report_markdown(v)
 

@@ -39,7 +39,9 @@ def _window(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
 
 def _url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not re.match(r"^https?://\S+$", value):
-        raise click.BadParameter(f"{value!r} is not an http(s) URL")
+        from gitopsgen.text import shown_url
+
+        raise click.BadParameter(f"{shown_url(value)!r} is not an http(s) URL")
     return value
 
 
@@ -128,12 +130,13 @@ def verify(
 ) -> None:
     """Judge ENVIRONMENT's candidate alias on real traffic from Prometheus: exit 0 Successful,
     1 Failed, 3 Inconclusive."""
+    from gitopsgen.analysis.verify import Verdict
     from gitopsgen.analysis.verify_report import REPORTERS
 
     base, spec_path, current = load_for_environment(root, spec, environment, Access.PROMOTE)
     result = run_verification(current, spec_path, environment, prometheus, window, candidate)
     click.echo(REPORTERS[fmt](result), nl=False)
-    if rollback_on_failure and result.verdict == "Failed":
+    if rollback_on_failure and result.verdict is Verdict.FAILED:
         from gitopsgen.promotion.canary import rollback_for
 
         spec_rel = spec_path.resolve().relative_to(base).as_posix()

@@ -130,22 +130,27 @@ def wait(
 ) -> None:
     """Wait until ENVIRONMENT's Applications are Synced and Healthy at a revision."""
     from gitopsgen.git import Repo
-    from gitopsgen.live.status import AppState, Clusters, wait_for
+    from gitopsgen.live.status import MESSAGE_CHARS, AppState, Clusters, wait_for
+    from gitopsgen.text import printable
 
     base, _, current = load_for_environment(root, spec, environment)
     target = revision or Repo.at(base).default_revision(current.target_revision)
 
     def progress(apps: list[AppState]) -> None:
         shown = ", ".join(f"{a.name}: {a.sync}/{a.health} @ {a.revision[:10] or '?'}" for a in apps)
-        click.echo(f"waiting for {target[:10]}: {shown or 'no Application yet'}", err=True)
+        click.echo(
+            f"waiting for {target[:10]}: {printable(shown or 'no Application yet')}", err=True
+        )
 
     clusters = Clusters(kubeconfig, context, request_timeout)
     result = wait_for(
         current, current.require(environment), clusters, target, timeout, interval, progress
     )
     if not result.reached:
-        last = "; ".join(f"{a.name} {a.sync}/{a.health} {a.message}".strip() for a in result.apps)
-        click.echo(f"error: {result.reason}; last status: {last or 'none'}", err=True)
+        last = "; ".join(
+            f"{a.name} {a.sync}/{a.health} {a.message[:MESSAGE_CHARS]}".strip() for a in result.apps
+        )
+        click.echo(f"error: {result.reason}; last status: {printable(last or 'none')}", err=True)
         sys.exit(1)
     click.echo(f"{environment} is Synced and Healthy at {target[:12]}")
 

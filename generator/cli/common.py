@@ -19,6 +19,7 @@ from gitopsgen.errors import (
     SpecError,
     ValidationFailed,
 )
+from gitopsgen.text import printable
 
 if TYPE_CHECKING:
     from gitopsgen.spec.model import Spec
@@ -60,8 +61,8 @@ def reports_errors(func: F) -> F:
             click.echo(report_text(exc.findings), err=True, nl=False)
             click.echo("error: validation failed; nothing was committed", err=True)
             sys.exit(exc.exit_code)
-        except GitopsgenError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except GitopsgenError as exc:  # escaped: a message may quote what a server said
+            click.echo(f"error: {printable(str(exc), keep_newlines=True)}", err=True)
             sys.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gitopsgen.live.api import container_env, dig, text_at
 from gitopsgen.spec.model import Environment
 
 COLOR_LABEL = "gitopsgen.io/color"
@@ -30,36 +31,40 @@ def read_bluegreen_objects(
         env.namespace,
         label_selector=selector,
     )
-    return (
-        list(deployments.items) if deployments is not None else [],
-        list(services.items) if services is not None else [],
-    )
+    return _items(deployments), _items(services)
+
+
+def _items(found: Any) -> list[Any]:
+    items = dig(found, "items")
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 def bluegreen_rows(env: Environment, deployments: list[Any], services: list[Any]) -> list[Row]:
     """What a switch or a new colour could have left behind (pure)."""
     rollout = env.rollout
-    by_colour = {(d.metadata.labels or {}).get(COLOR_LABEL): d for d in deployments}
+    by_colour = {text_at(d, "metadata", "labels", COLOR_LABEL): d for d in deployments}
     rows: list[Row] = []
     for colour in (rollout.blue, rollout.green):
         live = by_colour.get(colour.name)
-        container = live.spec.template.spec.containers[0] if live is not None else None
-        env_vars = {e.name: e.value for e in (container.env or [])} if container else {}
+        container = dig(live, "spec", "template", "spec", "containers", 0)
+        env_vars = container_env(container)
         active = colour.name == rollout.active
         replicas = env.replicas if active else rollout.idle_replicas
         rows.append(
             (
                 f"{colour.name} image",
                 f"{env.image.repository}:{colour.tag}",
-                container.image if container else None,
+                text_at(container, "image"),
             )
         )
         alias = env_vars.get("DEFAULT_ALIAS") if container else None
         rows.append((f"{colour.name} env DEFAULT_ALIAS", colour.alias, alias))
-        ready = None if live is None else str(live.status.ready_replicas or 0)
+        ready = None if live is None else text_at(live, "status", "readyReplicas") or "0"
         rows.append((f"{colour.name} ready replicas", str(replicas), ready))
     selected = {
-        s.metadata.name.endswith("-preview"): ((s.spec.selector or {}).get(COLOR_LABEL))
+        (text_at(s, "metadata", "name") or "").endswith("-preview"): text_at(
+            s, "spec", "selector", COLOR_LABEL
+        )
         for s in services
     }
     other = rollout.green.name if rollout.active == rollout.blue.name else rollout.blue.name

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gitopsgen.live.api import dicts_at, strings_at, text_at
 from gitopsgen.spec.model import Environment
 
 ROUTE = ("gateway.networking.k8s.io", "v1", "httproutes")
@@ -40,16 +41,17 @@ def read_gateway_objects(
             plural,
             label_selector=selector,
         )
-        items = (found or {}).get("items") or []
+        items = dicts_at(found, "items")
         return items[0] if items else None
 
     return GatewayObjects(first(*ROUTE), first(*ALLOW_LIST[env.ingress.provider]))
 
 
 def _parent(ref: dict[str, Any]) -> str:
-    parts = [ref.get("namespace", ""), ref.get("name", "")]
-    if ref.get("sectionName"):
-        parts.append(ref["sectionName"])
+    parts = [text_at(ref, "namespace") or "", text_at(ref, "name") or ""]
+    section = text_at(ref, "sectionName")
+    if section:
+        parts.append(section)
     return "/".join(parts)
 
 
@@ -62,26 +64,25 @@ def expected_parent(env: Environment) -> str:
 
 def live_cidrs(provider: str, obj: dict[str, Any]) -> str:
     """The allow-list an object enforces, as the spec writes it (comma-separated)."""
-    spec = obj.get("spec") or {}
     if provider == "traefik":
-        return ",".join((spec.get("ipAllowList") or {}).get("sourceRange") or [])
-    authorization = spec.get("authorization") or {}
+        return ",".join(strings_at(obj, "spec", "ipAllowList", "sourceRange"))
     allowed = [
         cidr
-        for rule in authorization.get("rules") or []
+        for rule in dicts_at(obj, "spec", "authorization", "rules")
         if rule.get("action") == "Allow"
-        for cidr in (rule.get("principal") or {}).get("clientCIDRs") or []
+        for cidr in strings_at(rule, "principal", "clientCIDRs")
     ]
     text = ",".join(allowed)
-    default = authorization.get("defaultAction", "Allow")  # Envoy Gateway's default
+    # Envoy Gateway's default is Allow
+    default = text_at(obj, "spec", "authorization", "defaultAction") or "Allow"
     return text if default == "Deny" else f"{text} (defaultAction {default}: every client)"
 
 
 def route_filters(route: dict[str, Any]) -> str:
     names = [
-        f"{(f.get('extensionRef') or {}).get('kind')}/{(f.get('extensionRef') or {}).get('name')}"
-        for rule in (route.get("spec") or {}).get("rules") or []
-        for f in rule.get("filters") or []
+        f"{text_at(f, 'extensionRef', 'kind')}/{text_at(f, 'extensionRef', 'name')}"
+        for rule in dicts_at(route, "spec", "rules")
+        for f in dicts_at(rule, "filters")
         if f.get("type") == "ExtensionRef"
     ]
     return ",".join(names) or NONE
@@ -94,17 +95,16 @@ def gateway_rows(
     chart names the allow-list object `<release>-allow-list`."""
     ingress = env.ingress
     route = live.route
-    spec = (route or {}).get("spec") or {}
     rows: list[tuple[str, str, str | None]] = [
         (
             "route hostnames",
             ingress.host,
-            ",".join(spec.get("hostnames") or []) if route else None,
+            ",".join(strings_at(route, "spec", "hostnames")) if route else None,
         ),
         (
             "route parent",
             expected_parent(env),
-            ",".join(_parent(r) for r in spec.get("parentRefs") or []) if route else None,
+            ",".join(_parent(r) for r in dicts_at(route, "spec", "parentRefs")) if route else None,
         ),
     ]
     kind = "SecurityPolicy" if ingress.provider == "envoy-gateway" else "Middleware"

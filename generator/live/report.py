@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from gitopsgen.live.status import EnvStatus
+from gitopsgen.text import printable
 
 
 def render_table(statuses: list[EnvStatus]) -> str:
-    rows = [("ENV", "CHECK", "EXPECTED (git)", "LIVE", "")]
+    rows: list[tuple[str, ...]] = [("ENV", "CHECK", "EXPECTED (git)", "LIVE", "")]
     for status in statuses:
         for app in status.apps:
             rows.append((status.env, f"{app.name} revision", "", app.revision[:12], ""))
         rows.extend(
             (c.env, c.item, c.expected, c.live, "ok" if c.ok else "DRIFT") for c in status.checks
         )
+    rows = [tuple(printable(cell) for cell in row) for row in rows]  # live fields are remote text
     widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
     lines = [
         "  ".join(cell[:48].ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gitopsgen.errors import ClusterUnreachable
+from gitopsgen.live.api import bound, call, container_env, dig, text_at
 from gitopsgen.live.bluegreen import bluegreen_rows, read_bluegreen_objects
 from gitopsgen.live.gateway import gateway_rows, read_gateway_objects
 from gitopsgen.live.kubeconfig import kubeconfig_paths, require_kubeconfig_shape
@@ -22,8 +23,10 @@ from gitopsgen.render.applicationsets import application_names
 from gitopsgen.render.registry import catalog
 from gitopsgen.render.values import WHITELIST_ANNOTATION, build_values
 from gitopsgen.spec.model import Environment, Spec
+from gitopsgen.text import shown_url
 
 WATCHED_ENV = ("DEFAULT_ALIAS", "ALIAS_SELECTION_MODE", "CANARY_PERCENT")
+MESSAGE_CHARS = 300  # of an Application's health or operation message, where one is printed
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class Connection:
     server: str
 
     def describe(self) -> str:
-        return f"context {self.context!r} (server {self.server})"
+        return f"context {self.context!r} (server {shown_url(self.server)})"
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,12 @@ class Clusters:
             raise ClusterUnreachable(f"no usable kubeconfig: {exc}") from exc
         except OSError as exc:
             raise ClusterUnreachable(f"cannot read the kubeconfig: {exc}") from exc
-        return Connection(client.ApiClient(settings), name, settings.host)
+        if "@" in str(settings.host).partition("://")[2]:
+            raise ClusterUnreachable(
+                f"context {name!r}: the server URL {shown_url(settings.host)} holds a "
+                "user:password@ part; the kubeconfig's users section carries credentials"
+            )
+        return Connection(bound(client.ApiClient(settings)), name, settings.host)
 
 
 def _current_context(config: Any, path: str | None) -> str:
@@ -138,39 +146,10 @@ def _require_context(config: Any, path: str | None, name: str) -> None:
         )
 
 
-def _call(func: Callable[..., Any], timeout: float, *args: Any, **kwargs: Any) -> Any:
-    """One API call; None for 404; ClusterUnreachable with the reason for the rest."""
-    # slow to import: only status and wait need the Kubernetes client
-    from kubernetes.client.exceptions import ApiException  # the client's (see above)
-    from urllib3.exceptions import HTTPError as Urllib3Error  # with the Kubernetes client
-    from urllib3.exceptions import MaxRetryError, ReadTimeoutError  # with the Kubernetes client
-
-    try:
-        return func(*args, _request_timeout=timeout, **kwargs)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        if exc.status in (401, 403):
-            raise ClusterUnreachable(
-                f"unauthorised ({exc.status} {exc.reason}): check the "
-                "credentials of the kube context"
-            ) from exc
-        raise ClusterUnreachable(f"the API server answered {exc.status} {exc.reason}") from exc
-    except ReadTimeoutError as exc:
-        raise ClusterUnreachable(f"timeout: no answer within {timeout:g}s") from exc
-    except MaxRetryError as exc:
-        reason = exc.reason
-        if isinstance(reason, ReadTimeoutError):
-            raise ClusterUnreachable(f"timeout: no answer within {timeout:g}s") from exc
-        raise ClusterUnreachable(f"connection refused or unreachable: {reason}") from exc
-    except (Urllib3Error, OSError) as exc:
-        raise ClusterUnreachable(f"cannot reach the API server: {exc}") from exc
-
-
 def read_application(api: Any, namespace: str, name: str, timeout: float) -> AppState | None:
     from kubernetes import client  # slow to import: only status and wait need it
 
-    obj = _call(
+    obj = call(
         client.CustomObjectsApi(api).get_namespaced_custom_object,
         timeout,
         "argoproj.io",
@@ -181,16 +160,14 @@ def read_application(api: Any, namespace: str, name: str, timeout: float) -> App
     )
     if obj is None:
         return None
-    status = obj.get("status") or {}
-    sync = status.get("sync") or {}
-    health = status.get("health") or {}
-    operation = (status.get("operationState") or {}).get("message", "")
     return AppState(
         name,
-        sync.get("status", "Unknown"),
-        health.get("status", "Unknown"),
-        str(sync.get("revision", "")),
-        health.get("message") or operation,
+        text_at(obj, "status", "sync", "status") or "Unknown",
+        text_at(obj, "status", "health", "status") or "Unknown",
+        text_at(obj, "status", "sync", "revision") or "",
+        text_at(obj, "status", "health", "message")
+        or text_at(obj, "status", "operationState", "message")
+        or "",
     )
 
 
@@ -199,13 +176,13 @@ def _release_object(
 ) -> Any:
     """The first object of the release in the environment's namespace (found by its label).
     The release is named after `app.name`, as the ApplicationSet's `releaseName` is."""
-    found = _call(
+    found = call(
         list_namespaced,
         timeout,
         env.namespace,
         label_selector=f"app.kubernetes.io/instance={release}",
     )
-    return found.items[0] if found is not None and found.items else None
+    return dig(found, "items", 0)
 
 
 def _pool(api: Any, env: Environment, timeout: float) -> Any:
@@ -213,7 +190,7 @@ def _pool(api: Any, env: Environment, timeout: float) -> Any:
 
     if env.metallb is None:
         return None
-    return _call(
+    return call(
         client.CustomObjectsApi(api).get_namespaced_custom_object,
         timeout,
         "metallb.io",
@@ -235,20 +212,14 @@ def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) 
     if env.rollout.blue_green:  # the colours' Deployments are checked on their own
         return edge_checks(env, ingress, pool)
     checks = []
-    rendered = build_values(env)
-    container = deployment.spec.template.spec.containers[0] if deployment is not None else None
+    rendered = build_values(env)  # what was rendered, helmValues included
+    container = dig(deployment, "spec", "template", "spec", "containers", 0)
     image = rendered["image"]
-    checks.append(
-        _check(
-            env.name,
-            "image",
-            f"{image['repository']}:{image['tag']}",
-            container.image if container is not None else None,
-        )
-    )
-    ready = None if deployment is None else str(deployment.status.ready_replicas or 0)
+    expected_image = f"{image['repository']}:{image['tag']}"
+    checks.append(_check(env.name, "image", expected_image, text_at(container, "image")))
+    ready = None if deployment is None else text_at(deployment, "status", "readyReplicas") or "0"
     checks.append(_check(env.name, "ready replicas", str(rendered["replicaCount"]), ready))
-    live_env = {e.name: e.value for e in (container.env or [])} if container is not None else {}
+    live_env = container_env(container)
     expected_env = rendered["env"]
     for name in WATCHED_ENV:
         live = live_env.get(name) if container is not None else None
@@ -260,17 +231,21 @@ def edge_checks(env: Environment, ingress: Any, pool: Any) -> list[Check]:
     """The Ingress allow-list and the MetalLB pool against what was rendered (pure)."""
     checks = []
     if env.ingress.enabled and not env.ingress.uses_gateway_api:
-        annotations = (ingress.metadata.annotations or {}) if ingress is not None else None
-        live_list = annotations.get(WHITELIST_ANNOTATION) if annotations is not None else None
+        live_list = text_at(ingress, "metadata", "annotations", WHITELIST_ANNOTATION)
         expected = build_values(env)["ingress"]["annotations"][WHITELIST_ANNOTATION]
         checks.append(_check(env.name, "ingress allow-list", expected, live_list))
     if env.metallb is None:
         return checks
-    addresses = ",".join((pool.get("spec") or {}).get("addresses") or []) if pool else None
+    listed = dig(pool, "spec", "addresses")
+    addresses = None if pool is None else ",".join(_strings(listed))
     checks.append(
         _check(env.name, f"pool {env.metallb.pool}", ",".join(env.metallb.addresses), addresses)
     )
     return checks
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def app_names(spec: Spec, env: Environment) -> list[str]:
@@ -315,14 +290,14 @@ def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvS
 
 def _bluegreen_checks(api: Any, env: Environment, timeout: float, release: str) -> list[Check]:
     selector = f"app.kubernetes.io/instance={release}"
-    live = read_bluegreen_objects(api, env, timeout, selector, _call)
+    live = read_bluegreen_objects(api, env, timeout, selector, call)
     return [_check(env.name, *row) for row in bluegreen_rows(env, *live)]
 
 
 def _gateway_checks(api: Any, env: Environment, timeout: float, release: str) -> list[Check]:
     """The HTTPRoute and the provider's allow-list object against what the spec renders."""
 
-    live = read_gateway_objects(api, env, timeout, f"app.kubernetes.io/instance={release}", _call)
+    live = read_gateway_objects(api, env, timeout, f"app.kubernetes.io/instance={release}", call)
     return [_check(env.name, *row) for row in gateway_rows(env, live, release)]
 
 
@@ -351,14 +326,19 @@ def wait_for(
     interval: float,
     progress: Callable[[list[AppState]], None],
 ) -> WaitResult:
-    """Poll until the environment's Applications are Synced and Healthy at `revision`."""
+    """Poll until the environment's Applications are Synced and Healthy at `revision`; no call
+    and no pause outlasts `timeout` (a call is cut at what remains of it)."""
     argo = clusters.client()
     deadline = time.monotonic() + timeout
+
+    def call_timeout() -> float:
+        return min(clusters.timeout, max(deadline - time.monotonic(), 0.1))
+
     apps: list[AppState] = []
     while True:
         with _naming(env, argo):
             read = [
-                read_application(argo.api, spec.argocd_namespace, n, clusters.timeout)
+                read_application(argo.api, spec.argocd_namespace, n, call_timeout())
                 for n in app_names(spec, env)
             ]
         apps = [a for a in read if a is not None]
@@ -371,4 +351,4 @@ def wait_for(
             return WaitResult(True, apps, "Synced and Healthy")
         if time.monotonic() >= deadline:
             return WaitResult(False, apps, f"timed out after {timeout:g}s")
-        time.sleep(interval)
+        time.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gitopsgen.analysis.verify import Verification
+from gitopsgen.analysis.verify import CheckVerdict, Verdict, Verification
 from gitopsgen.analysis.verify_report import report_markdown
 from gitopsgen.errors import PromotionError
 from gitopsgen.promotion.decisions import rollback_edit, set_edit
@@ -65,14 +65,14 @@ def canary_edit(
     --skip-verify; anything but Successful is refused."""
     env = spec.require(env_name)
     step = next_step(env)
-    if verification is not None and verification.verdict != "Successful":
+    if verification is not None and verification.verdict is not Verdict.SUCCESSFUL:
         failing = ", ".join(
             f"{r.check.title} {r.verdict} ({r.reason})"
             for r in verification.results
-            if r.verdict in ("failed", "inconclusive")
+            if r.verdict in (CheckVerdict.FAILED, CheckVerdict.INCONCLUSIVE)
         )
         raise PromotionError(
-            f"verify {env_name} is {verification.verdict}, not Successful: {failing}; "
+            f"verify {env_name} is {verification.verdict}, not {Verdict.SUCCESSFUL}: {failing}; "
             "no step taken (--skip-verify overrides)"
         )
     edit = set_edit(spec, env_name, step.assignments, None)

@@ -10,6 +10,7 @@ from gitopsgen.analysis.simulate import anonymous_clients, bucket_shares, routin
 from gitopsgen.findings import Finding, Severity
 from gitopsgen.promotion.bluegreen import colour_section
 from gitopsgen.promotion.facts import PullRequestFacts
+from gitopsgen.render import hydrated
 from gitopsgen.render.registry import catalog
 from gitopsgen.spec.edit import scalar_text
 from gitopsgen.spec.load import merged_environments
@@ -29,6 +30,8 @@ def pr_body(facts: PullRequestFacts) -> str:
     if any(part[0] == "serving" and part[-1] in ROUTING_FIELDS for part, _ in edit.assignments):
         lines += _traffic(facts)
     lines += _kubernetes(facts)
+    if facts.after.delivery.hydrated:
+        lines += manifest_diff(facts.after, edit.env)
     lines += [
         "",
         "### Validation",
@@ -98,6 +101,34 @@ def _kubernetes(facts: PullRequestFacts) -> list[str]:
             where = f" (cluster `{env.cluster.name}`, namespace `{env.namespace}`)"
         lines += ["", f"**{group}**{where}", "", *[f"- `{c}`" for c in changes]]
     return lines
+
+
+def compare_url(repo_url: str, base: str, head: str) -> str:
+    """The GitHub-style compare page of two branches (GitHub, Gitea, Forgejo; GitLab's is
+    `/-/compare/`): what a reviewer opens to see the hydrated manifests change."""
+    return f"{repo_url.removesuffix('/').removesuffix('.git')}/compare/{base}...{head}"
+
+
+def manifest_diff(spec: Spec, env: str) -> list[str]:
+    """Delivery hydrated: where the manifests of this promotion will show, once merged, as the
+    diff of the environment's proposed branch against its active one (docs/hydrate.md)."""
+    active = hydrated.active_branch(spec.delivery, env)
+    paths = [app.path for app in hydrated.hydrated_apps(spec, env)]
+    heads = (
+        [hydrated.proposed_branch(spec.delivery, env, p) for p in paths]
+        if spec.delivery.active_paths
+        else [hydrated.proposed_branch(spec.delivery, env)]
+    )
+    return [
+        "",
+        "### Manifest diff",
+        "",
+        "Delivery is hydrated: after this merges, `gitopsgen hydrate` (CI) commits the rendered "
+        f"manifests to `{heads[0] if len(heads) == 1 else active + '-next/<path>'}`, and GitOps "
+        f"Promoter proposes them to `{active}`. The diff, once updated:",
+        "",
+        *[f"- {compare_url(spec.repo_url, active, head)}" for head in heads],
+    ]
 
 
 def rendered_documents(spec: Spec) -> str:

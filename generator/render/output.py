@@ -20,10 +20,13 @@ METALLB_CRDS = "https://raw.githubusercontent.com/metallb/metallb/v0.16.1/config
 
 @dataclass(frozen=True)
 class Crd:
-    """An upstream CustomResourceDefinition: its path in the CRD cache and where it is pinned."""
+    """An upstream CustomResourceDefinition: its path in the CRD cache, where it is pinned, and
+    the sha256 of that file (of the copies in ../shared/crds, which SOURCES.md there traces to
+    the upstream tags): `schemas fetch` accepts no other bytes, from GitHub or a mirror."""
 
     path: str
     url: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -161,19 +164,41 @@ class Catalog:
         )
 
 
-def _argo(kind: str, crd_file: str) -> Kind:
-    return Kind("argoproj.io/v1alpha1", kind, Crd(f"argo-cd/{crd_file}", ARGO_CD_CRDS + crd_file))
+def _argo(kind: str, crd_file: str, sha256: str) -> Kind:
+    crd = Crd(f"argo-cd/{crd_file}", ARGO_CD_CRDS + crd_file, sha256)
+    return Kind("argoproj.io/v1alpha1", kind, crd)
 
 
-def _metallb(kind: str, crd_file: str) -> Kind:
-    return Kind("metallb.io/v1beta1", kind, Crd(f"metallb/{crd_file}", METALLB_CRDS + crd_file))
+def _metallb(kind: str, crd_file: str, sha256: str) -> Kind:
+    crd = Crd(f"metallb/{crd_file}", METALLB_CRDS + crd_file, sha256)
+    return Kind("metallb.io/v1beta1", kind, crd)
 
 
-APPLICATION = _argo("Application", "application-crd.yaml")
-APPLICATION_SET = _argo("ApplicationSet", "applicationset-crd.yaml")
-APP_PROJECT = _argo("AppProject", "appproject-crd.yaml")
-IP_ADDRESS_POOL = _metallb("IPAddressPool", "metallb.io_ipaddresspools.yaml")
-L2_ADVERTISEMENT = _metallb("L2Advertisement", "metallb.io_l2advertisements.yaml")
+APPLICATION = _argo(
+    "Application",
+    "application-crd.yaml",
+    "5dde0e229249b6b707beb98674c1deae3949d5c319a6c45b9f5a80c99618e40c",
+)
+APPLICATION_SET = _argo(
+    "ApplicationSet",
+    "applicationset-crd.yaml",
+    "7d282054f41ca2b71a22bab04a8caf0000e07e53a62432e6ea292dae5ab4f07d",
+)
+APP_PROJECT = _argo(
+    "AppProject",
+    "appproject-crd.yaml",
+    "ab225266944322750136f1198d93786e4a79a0e43c8d149abfba44da30a3eac8",
+)
+IP_ADDRESS_POOL = _metallb(
+    "IPAddressPool",
+    "metallb.io_ipaddresspools.yaml",
+    "585d55016cb9cf1aac3ed4a63b1075051bf8c20aab28dfcd3cfbe58a632ed230",
+)
+L2_ADVERTISEMENT = _metallb(
+    "L2Advertisement",
+    "metallb.io_l2advertisements.yaml",
+    "c2561949e442c8253237ef81dbfe7c4a69fd5c1bfdf30f8bc0829d74d4cd4d64",
+)
 
 # What the chart creates for the Gateway API providers (issue 16), with the upstream CRDs of the
 # versions docs/ingress.md names (the copies in ../shared/crds; SOURCES.md there).
@@ -190,33 +215,55 @@ TRAEFIK_CRDS = (
 )
 
 
-def _gateway_api(kind: str, crd_file: str) -> Kind:
+def _gateway_api(kind: str, crd_file: str, sha256: str) -> Kind:
     return Kind(
         "gateway.networking.k8s.io/v1",
         kind,
-        Crd(f"gateway-api/{crd_file}", GATEWAY_API_CRDS + crd_file),
+        Crd(f"gateway-api/{crd_file}", GATEWAY_API_CRDS + crd_file, sha256),
     )
 
 
-def _envoy_gateway(kind: str, crd_file: str) -> Kind:
+def _envoy_gateway(kind: str, crd_file: str, sha256: str) -> Kind:
     return Kind(
         "gateway.envoyproxy.io/v1alpha1",
         kind,
-        Crd(f"envoy-gateway/{crd_file}", ENVOY_GATEWAY_CRDS + crd_file),
+        Crd(f"envoy-gateway/{crd_file}", ENVOY_GATEWAY_CRDS + crd_file, sha256),
     )
 
 
-HTTP_ROUTE = _gateway_api("HTTPRoute", "gateway.networking.k8s.io_httproutes.yaml")
-GATEWAY = _gateway_api("Gateway", "gateway.networking.k8s.io_gateways.yaml")
-SECURITY_POLICY = _envoy_gateway("SecurityPolicy", "gateway.envoyproxy.io_securitypolicies.yaml")
-CLIENT_TRAFFIC_POLICY = _envoy_gateway(
-    "ClientTrafficPolicy", "gateway.envoyproxy.io_clienttrafficpolicies.yaml"
+HTTP_ROUTE = _gateway_api(
+    "HTTPRoute",
+    "gateway.networking.k8s.io_httproutes.yaml",
+    "a424a0d6c953b162e71d1d97bb7e75012d8f1ac264e7274f2763d1b96ab39852",
 )
-ENVOY_PROXY = _envoy_gateway("EnvoyProxy", "gateway.envoyproxy.io_envoyproxies.yaml")
+GATEWAY = _gateway_api(
+    "Gateway",
+    "gateway.networking.k8s.io_gateways.yaml",
+    "25b885f5870b8fff1ae82efa2628b2761cef3745900c2aecf8fb76629a01255a",
+)
+SECURITY_POLICY = _envoy_gateway(
+    "SecurityPolicy",
+    "gateway.envoyproxy.io_securitypolicies.yaml",
+    "6412914ec5b7c48f58b85f60a80767ba15a50c8d374480cf5f2d872e4a764466",
+)
+CLIENT_TRAFFIC_POLICY = _envoy_gateway(
+    "ClientTrafficPolicy",
+    "gateway.envoyproxy.io_clienttrafficpolicies.yaml",
+    "2c7eaa1ce30de626e9c362b8d9002281c2f435f970020fa81902ad7f30b38d5b",
+)
+ENVOY_PROXY = _envoy_gateway(
+    "EnvoyProxy",
+    "gateway.envoyproxy.io_envoyproxies.yaml",
+    "3e9ea2f348445e3798b02daf02bf024b0d944227cf5ef8a18da7f675a1afd223",
+)
 MIDDLEWARE = Kind(
     "traefik.io/v1alpha1",
     "Middleware",
-    Crd("traefik/traefik.io_middlewares.yaml", TRAEFIK_CRDS + "traefik.io_middlewares.yaml"),
+    Crd(
+        "traefik/traefik.io_middlewares.yaml",
+        TRAEFIK_CRDS + "traefik.io_middlewares.yaml",
+        "2d2e097725637a7fc372fab3492db2cb94860e7d463424bd6b341f6a2a81c685",
+    ),
 )
 GATEWAY_API_KINDS = (
     HTTP_ROUTE,

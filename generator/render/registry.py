@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import yaml
 
 from gitopsgen.errors import RenderError
-from gitopsgen.render import applicationsets, bootstrap, metallb, project, values
+from gitopsgen.render import applicationsets, bootstrap, metallb, project, promoter, values
 from gitopsgen.render.output import Catalog, Kind, Output
 from gitopsgen.spec.model import Spec
 from gitopsgen.yamlsource import FastLoader
@@ -29,6 +29,7 @@ RENDERERS: tuple[Renderer, ...] = (
     Renderer(bootstrap.render_bootstrap, bootstrap.OUTPUT),
     Renderer(values.render_values, values.OUTPUT),
     Renderer(metallb.render_metallb, metallb.OUTPUT),
+    Renderer(promoter.render_promoter, promoter.OUTPUT),
 )
 
 # The declarations with the folders of a spec that leaves them at their defaults.

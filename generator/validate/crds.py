@@ -21,7 +21,10 @@ from typing import Any
 import yaml
 
 from gitopsgen.safepaths import read_input
-from gitopsgen.yamlsource import FastLoader
+from gitopsgen.yamlsource import FastLoader, c_composer_is_safe
+
+MAX_CRD_BYTES = 8 << 20  # a downloaded or cached CRD file; the largest pinned one is 1.4 MB
+MAX_SCHEMA_DEPTH = 200  # of an openAPIV3Schema; the deepest pinned CRD nests 36 levels
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one compiled validator per schema
@@ -45,33 +48,101 @@ def cache_dir() -> Path:
     return Path(base) / "gitopsgen" / "crds"
 
 
+@dataclass(frozen=True)
+class CrdFileProblem:
+    """A file in a CRD folder that cannot be used: validate reports it (GG309) and goes on."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CrdCatalog:
+    schemas: dict[tuple[str, str], CrdSchema]
+    problems: tuple[CrdFileProblem, ...]
+
+
 def load_crd_dirs(dirs: Iterable[Path]) -> dict[tuple[str, str], CrdSchema]:
     """(apiVersion, kind) -> schema, for every served version of every CRD below `dirs`."""
+    return read_crd_dirs(dirs).schemas
+
+
+def read_crd_dirs(dirs: Iterable[Path]) -> CrdCatalog:
+    """Every usable CRD below `dirs`, and what is wrong with each file that is not one."""
     out: dict[tuple[str, str], CrdSchema] = {}
+    problems = []
     for folder in dirs:
         for path in sorted(folder.rglob("*.y*ml")):
             if not path.is_file():  # a FIFO or a device is never opened
                 continue
-            for crd in _load_crd_file(str(path.resolve()), path.stat().st_mtime_ns):
+            crds, problem = _load_crd_file(str(path.resolve()), path.stat().st_mtime_ns)
+            if problem:
+                problems.append(CrdFileProblem(str(path), problem))
+            for crd in crds:
                 out.setdefault((crd.api_version, crd.kind), crd)
-    return out
+    return CrdCatalog(out, tuple(problems))
+
+
+class _NoAliases(yaml.constructor.SafeConstructor):
+    """Construction that refuses YAML aliases (*name): no upstream CRD has one, and a 1.7 KB
+    alias bomb once made validate run past 60 s at 2.5 GB (every walk of the schema expands
+    the shared nodes again). A node constructed twice is an alias."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a YAML alias (*name): CRDs with aliases are refused", node.start_mark
+            )
+        return super().construct_object(node, deep)
+
+
+class _FastCrdLoader(_NoAliases, FastLoader):
+    pass
+
+
+class _SafeCrdLoader(_NoAliases, yaml.SafeLoader):
+    pass
 
 
 @cache
-def _load_crd_file(path: str, _mtime: int) -> tuple[CrdSchema, ...]:
-    text = read_input(Path(path))
-    docs = list(yaml.load_all(text, Loader=FastLoader))
-    cel_rules = "x-kubernetes-validations" in text
+def _load_crd_file(path: str, _mtime: int) -> tuple[tuple[CrdSchema, ...], str]:
+    """(the CRD's schemas, the problem that makes the file unusable or "")."""
+    try:
+        if Path(path).stat().st_size > MAX_CRD_BYTES:
+            return (), f"larger than {MAX_CRD_BYTES:,} bytes; not read"
+        text = read_input(Path(path))
+        loader = _FastCrdLoader if c_composer_is_safe(text) else _SafeCrdLoader
+        docs = list(yaml.load_all(text, Loader=loader))
+        return tuple(_schemas(docs, path, "x-kubernetes-validations" in text)), ""
+    except OSError as exc:
+        return (), f"cannot read: {exc.strerror}"
+    except UnicodeDecodeError:
+        return (), "cannot read: not UTF-8 text"
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        return (), f"not a usable CRD file: {exc.problem or 'invalid YAML'}{where}"
+    except yaml.YAMLError:
+        return (), "not a usable CRD file: invalid YAML"
+    except RecursionError:
+        return (), f"not a usable CRD file: nested deeper than {MAX_SCHEMA_DEPTH} levels"
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return (), "not a usable CustomResourceDefinition (a field of the wrong shape)"
+
+
+def _schemas(docs: list[Any], path: str, cel_rules: bool) -> list[CrdSchema]:
     found = []
     for doc in docs:
         if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
             continue
-        spec = doc.get("spec", {})
-        group, kind = spec.get("group", ""), spec.get("names", {}).get("kind", "")
-        for version in spec.get("versions", []):
+        spec = doc.get("spec") or {}
+        group, kind = str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))
+        for version in spec.get("versions") or []:
             raw = (version.get("schema") or {}).get("openAPIV3Schema")
             if not version.get("served", True) or raw is None:
                 continue
+            if not isinstance(raw, dict):
+                raise TypeError("openAPIV3Schema is not a mapping")
             found.append(
                 CrdSchema(
                     api_version=f"{group}/{version['name']}",
@@ -83,17 +154,20 @@ def _load_crd_file(path: str, _mtime: int) -> tuple[CrdSchema, ...]:
                     cel_rules=cel_rules,
                 )
             )
-    return tuple(found)
+    return found
 
 
-def to_json_schema(node: Any) -> Any:
-    """An OpenAPI v3 structural schema as a strict JSON Schema (a new object)."""
+def to_json_schema(node: Any, depth: int = 0) -> Any:
+    """An OpenAPI v3 structural schema as a strict JSON Schema (a new object). RecursionError
+    past MAX_SCHEMA_DEPTH levels, long before Python's own limit."""
+    if depth > MAX_SCHEMA_DEPTH:
+        raise RecursionError(f"nested deeper than {MAX_SCHEMA_DEPTH} levels")
     if isinstance(node, list):
-        return [to_json_schema(item) for item in node]
+        return [to_json_schema(item, depth + 1) for item in node]
     if not isinstance(node, dict):
         return node
     out = {
-        k: to_json_schema(v)
+        k: to_json_schema(v, depth + 1)
         for k, v in node.items()
         if not k.startswith("x-kubernetes-") and k != "nullable"
     }

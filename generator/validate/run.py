@@ -15,7 +15,7 @@ from gitopsgen.safepaths import UnsafePath, find_unsafe, read_input
 from gitopsgen.spec.model import Spec
 from gitopsgen.sync.writer import Action, FileChange, plan_changes
 from gitopsgen.validate.checked_render import CheckedSpec, check_spec
-from gitopsgen.validate.crds import cache_dir, crd_dirs_from_env, load_crd_dirs
+from gitopsgen.validate.crds import CrdCatalog, cache_dir, crd_dirs_from_env, read_crd_dirs
 from gitopsgen.validate.documents import (
     DocumentRef,
     SchemaSet,
@@ -60,20 +60,35 @@ def default_crd_dirs(given: list[Path]) -> list[Path]:
     return [cache_dir()] if cache_dir().is_dir() else []
 
 
-def build_schema_set(kube_version: str, crd_dirs: list[Path]) -> SchemaSet:
+def build_schema_set(kube_version: str, crds: CrdCatalog) -> SchemaSet:
     resolved = resolve_version(kube_version)
     if resolved is None:
         raise ValueError(f"no Kubernetes schemas for {kube_version}")
-    return SchemaSet(resolved, load_crd_dirs(crd_dirs))
+    return SchemaSet(resolved, crds.schemas)
+
+
+def crd_file_findings(crds: CrdCatalog) -> Iterator[Finding]:
+    """A file of a CRD folder that is no usable CRD: named, and validate goes on without it."""
+    for problem in crds.problems:
+        yield build_finding(
+            "GG309",
+            problem.path,
+            1,
+            0,
+            "",
+            f"CRD file {problem.message}",
+            "replace it (`gitopsgen schemas fetch` rewrites the cache) or remove it",
+        )
 
 
 def validate_repository(options: ValidateOptions) -> list[Finding]:
     """Every finding that is a cause. Where the spec has errors, the checks they would only echo
     (drift, and the Helm render and preview of the environments they break) are not run; a
     GG011 note at the error says which checks, so the summary can count them."""
-    schemas = build_schema_set(options.kube_version, options.crd_dirs)
+    crds = read_crd_dirs(options.crd_dirs)
+    schemas = build_schema_set(options.kube_version, crds)
     checked = check_spec(options.spec_path, options.root)
-    findings: list[Finding] = list(checked.findings)
+    findings: list[Finding] = [*checked.findings, *crd_file_findings(crds)]
     subset = checked.renderable()
     chart = _chart_findings(checked, options.root)
     findings.extend(chart)

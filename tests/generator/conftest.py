@@ -105,3 +105,16 @@ def _live_spec_untouched(request: pytest.FixtureRequest) -> Iterator[None]:
         f"{request.node.nodeid} read the live spec {LIVE_SPEC}: use frozen_repository (or "
         "ask for repo_root only to check what holds for any valid spec)"
     )
+
+
+@pytest.fixture
+def shared_pins(shared_crds: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """`schemas fetch` pinned to the CRDs ../shared/crds holds. The GitOps Promoter CRDs are
+    pinned upstream (render/promoter.py) but not in that cache, and never copied into the
+    repository, so a mirror made of it cannot serve their pinned bytes."""
+    from gitopsgen.validate import crd_fetch
+
+    held = {n: c for n, c in crd_fetch.PINNED.items() if (shared_crds / n).is_file()}
+    assert len(held) == 12, sorted(set(crd_fetch.PINNED) - set(held))
+    monkeypatch.setattr(crd_fetch, "PINNED", held)
+    return held

@@ -20,6 +20,11 @@ from typing import Any
 import pytest
 import yaml
 
+from gitopsgen.promotion.prbody import manifest_diff
+from gitopsgen.render.promoter import PROMOTER_PATH
+from gitopsgen.render.registry import render_all
+from gitopsgen.spec.load import parse_spec
+from gitopsgen.spec.model import Spec
 from gitopsgen.validate.checked_render import render_repository
 from tests.docs_support import UNMARKED_LANGUAGES, Block, all_blocks, examples, replace_example
 from tests.support import (
@@ -160,6 +165,20 @@ def render_after_edit(ws: Workspace) -> str:
     return ws.run_cli("render", "--root", root).stdout
 
 
+def _hydrated_spec() -> Spec:
+    text = (Path(__file__).parent / "golden/hydrated/spec.yaml").read_text()
+    return parse_spec(text, "environments/environments.yaml")[0]
+
+
+def promoter_objects(_: Workspace) -> str:
+    return render_all(_hydrated_spec())[PROMOTER_PATH]
+
+
+def hydrated_pr_link(_: Workspace) -> str:
+    """The PR body's manifest-diff section for a promotion of prod, hydrated golden spec."""
+    return "\n".join(manifest_diff(_hydrated_spec(), "prod")).strip("\n") + "\n"
+
+
 EXAMPLES: dict[str, Callable[[Workspace], str]] = {
     "spec-error": spec_error,
     "prod-values": prod_values,
@@ -173,6 +192,8 @@ EXAMPLES: dict[str, Callable[[Workspace], str]] = {
     "render-after-edit": render_after_edit,
     "bluegreen-promote-pr-body": bluegreen_promote_pr_body,
     "import-layers": import_layers,
+    "promoter-objects": promoter_objects,
+    "hydrated-pr-link": hydrated_pr_link,
 }
 
 

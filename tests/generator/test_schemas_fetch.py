@@ -8,10 +8,11 @@ import json
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gitopsgen.validate.crd_fetch import PINNED
+from gitopsgen.validate import crd_fetch
 from tests.support import Invoke, local_http_server
 
 EXAMPLE = Path(__file__).parent / "examples/invalid/applicationset-wrong-type.yaml"
@@ -29,19 +30,23 @@ def serve(folder: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def mirror(shared_crds: Path) -> Iterator[str]:
-    yield from serve(shared_crds)
+def mirror(shared_crds: Path, shared_pins: dict[str, Any], tmp_path: Path) -> Iterator[str]:
+    """The shared CRD cache as a mirror (links to its files, for the byte comparison)."""
+    folder = tmp_path / "mirror"
+    for name in shared_pins:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).symlink_to(shared_crds / name)
+    yield from serve(folder)
 
 
 def test_fetch_fills_the_cache_that_validate_uses(
     mirror: str,
-    shared_crds: Path,
     tmp_path: Path,
     repo_root: Path,
     run_cli: Invoke,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    mirror_root = shared_crds
+    mirror_root = tmp_path / "mirror"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("GITOPSGEN_CRD_DIR", raising=False)
     before = run_cli("validate", "--root", repo_root, "--format", "json", EXAMPLE, expect=1)
@@ -49,9 +54,9 @@ def test_fetch_fills_the_cache_that_validate_uses(
     assert ("GG302", "skipped") in skipped and ("GG302", "error") not in skipped  # no CRDs yet
     result = run_cli("schemas", "fetch", "--mirror", mirror)
     crds = tmp_path / "cache/gitopsgen/crds"
-    assert result.stdout.count("fetched") == len(PINNED) == 12
+    assert result.stdout.count("fetched") == len(crd_fetch.PINNED) == 12
     assert (crds / "argo-cd/applicationset-crd.yaml").stat().st_size > 1_000_000
-    for name in PINNED:  # byte for byte what the mirror serves
+    for name in crd_fetch.PINNED:  # byte for byte what the mirror serves
         assert (crds / name).read_bytes() == (mirror_root / name).read_bytes(), name
     after = run_cli("validate", "--root", repo_root, "--format", "json", EXAMPLE, expect=1)
     assert "GG302" in {f["id"] for f in json.loads(after.stdout)}
@@ -67,5 +72,5 @@ def test_a_broken_mirror_changes_nothing(tmp_path: Path, run_cli: Invoke) -> Non
     dest = tmp_path / "dest"
     for url in serve(site):
         result = run_cli("schemas", "fetch", "--mirror", url, "--dest", dest, expect=2)
-        assert "is not a CustomResourceDefinition" in result.stderr
+        assert "is not the pinned upstream file: its sha256 is" in result.stderr
     assert not dest.exists() or not any(dest.rglob("*.yaml"))

@@ -4,6 +4,8 @@ real HTTP server standing in for Slack. Every test here needs the serving extra.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -12,6 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.support import local_http_server
+
+# MLflow's telemetry client sets and unsets a variable of os.environ from its own thread when it
+# gives up on its (unreachable) endpoint; a request iterating os.environ for proxies meanwhile
+# raises KeyError '_MLFLOW_TELEMETRY_SESSION_ID'. The tests reach nothing but 127.0.0.1 anyway.
+# Set before mlflow is imported; the servers and apps started here inherit it.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 @dataclass
@@ -34,6 +42,46 @@ def mlflow_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regist
     try:
         versions = seed_registry(server.url)
         yield Registry(server.url, versions, workdir)
+    finally:
+        server.stop()
+
+
+@dataclass
+class PinnedApp:
+    url: str
+    port: int
+    token: str
+
+
+@pytest.fixture(scope="session")
+def pinned_app(
+    mlflow_registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PinnedApp]:
+    """The serving app over HTTP (uvicorn, as in the image) on best_model, B pinned to v1 while
+    the registry's B points to v2 (drift), A following the registry (v1); no poll."""
+    from tools.local_mlflow import app_command, free_port
+    from tools.processes import LocalServer
+
+    workdir = tmp_path_factory.mktemp("pinned-app")
+    port, token = free_port(), "pinned-app-token"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": mlflow_registry.url,
+        "MODEL_NAME": "best_model",
+        "MODEL_VERSION_B": mlflow_registry.versions["A"],
+        "RELOAD_SECRET_TOKEN": token,
+        "LOG_DIR": str(workdir / "logs"),
+        "ALIAS_POLL_INTERVAL_SECONDS": "0",
+    }
+    log = workdir / "app.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            app_command(port), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = LocalServer(process, f"http://127.0.0.1:{port}", workdir)
+    server.wait_until_ok("/health", log, 180)
+    try:
+        yield PinnedApp(server.url, port, token)
     finally:
         server.stop()
 

@@ -248,7 +248,12 @@ def test_repointed_alias_is_served_after_reload(
         new = register_model(mlflow_registry.url, "logreg-weak", "B", name=name)
         assert predict(client)["version"] == "2"  # nothing changes until a reload
         reloaded = client.post("/variant/B/reload", headers={"x-token": TOKEN})
-        assert reloaded.json() == {"alias": "B", "version": new, "previous_version": "2"}
+        assert reloaded.json() == {
+            "alias": "B",
+            "version": new,
+            "previous_version": "2",
+            "pinned": False,
+        }
         assert predict(client)["version"] == new
         models = {m["alias"]: m for m in client.get("/models").json()["models"]}
         assert models["B"]["version"] == new and models["B"]["model_uri"] == f"models:/{name}@B"

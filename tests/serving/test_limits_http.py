@@ -25,7 +25,7 @@ LIMIT = 1024 * 1024  # MAX_BODY_BYTES for these tests
 
 
 class Server:
-    def __init__(self, registry: Registry, tmp_path: Path) -> None:
+    def __init__(self, registry: Registry, tmp_path: Path, **extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_dir = tmp_path / "logs"
@@ -37,6 +37,7 @@ class Server:
             "ALIAS_POLL_INTERVAL_SECONDS": "0",
             "MAX_BODY_BYTES": str(LIMIT),
             "REQUEST_LOG_SAMPLE": "1",  # every answered request logged: the forgery tests read it
+            **extra,
         }
         self.out = tmp_path / "uvicorn.log"
         with self.out.open("w") as out:
@@ -58,9 +59,14 @@ class Server:
             self.process.terminate()
             self.process.wait(timeout=30)
 
-    def rss_kib(self) -> int:
+    def rss_kib(self, field: str = "VmRSS") -> int:
+        """The process's resident size now (VmRSS) or at its peak (VmHWM), in KiB."""
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS:")))
+        return int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith(field)))
+
+    def reset_peak(self) -> None:
+        """From now on VmHWM is the peak since this call (Linux: `5` in clear_refs)."""
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
 
     def alive(self) -> bool:
         return httpx.get(f"{self.url}/livez", timeout=5).status_code == 200

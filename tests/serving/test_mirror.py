@@ -142,13 +142,13 @@ def test_a_full_queue_drops_and_counts_and_never_waits() -> None:
         await asyncio.gather(*mirror.workers, return_exceptions=True)
         start = time.perf_counter()
         for _ in range(QUEUE_SIZE + 7):
-            mirror.offer(Copy({"data": [ROW]}, None, [0]))
+            mirror.offer(Copy(b'{"data": [[5.1, 3.5, 1.4, 0.2]]}', None, b'{"prediction":[0]}'))
         elapsed = time.perf_counter() - start
         await mirror.client.aclose()
         dropped = registry.get_sample_value(
             MIRRORED, {"color": "blue", "preview": "unknown", "outcome": "dropped"}
         )
-        assert mirror.queue.qsize() == QUEUE_SIZE
+        assert mirror.queue.qsize() == mirror.held == QUEUE_SIZE
         assert elapsed < 1.0  # offering never awaits; generous bound, not a timing claim
         return dropped or 0.0
 

@@ -204,3 +204,36 @@ def test_an_unreachable_registry_is_given_up_on_within_the_bound() -> None:
     with pytest.raises(RegistryError, match="cannot"):
         store.resolve_version("B")
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.timeout(240)
+def test_a_failing_registry_never_unloads_a_pinned_model(
+    mlflow_registry: Registry, proxy: Proxy, tmp_path: Path
+) -> None:
+    """A reload of a pinned alias asks the registry for the pinned version: a 5xx keeps the
+    loaded pin; the poll's failure keeps the last answer the registry gave on /models, and says
+    why it is old."""
+    name = "proxied_pinned"
+    own_model(mlflow_registry, name)
+    app = create_app(
+        settings(proxy.url, tmp_path, name, model_version_b="1", poll_interval_seconds=0.3)
+    )
+    with TestClient(app) as client:
+        assert client.post("/variant/B/predict", json={"data": [ROW]}).json()["version"] == "1"
+        assert eventually(lambda: client.get("/models").json()["registry"]["checked_at"])
+        proxy.mode = "text500"
+        reply = client.post("/variant/B/reload", headers={"x-token": TOKEN})
+        assert reply.status_code == 502, reply.text
+        assert reply.json()["detail"]["serving_version"] == "1"
+        assert client.get("/health").json()["status"] == "ok"
+        assert eventually(lambda: client.get("/models").json()["registry"]["error"] is not None)
+        models = client.get("/models").json()
+        assert "500 error responses" in models["registry"]["error"]
+        # the registry's last answer stands: B pointed to 2 while pinned to 1
+        assert models["versions"]["B"] == {
+            "pinned_version": "1",
+            "registry_version": "2",
+            "serving_version": "1",
+            "drift": True,
+        }
+        assert client.post("/variant/B/predict", json={"data": [ROW]}).json()["version"] == "1"

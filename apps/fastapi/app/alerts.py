@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 from loguru import logger
 
+from app.redact import redact_text
+
 TEMPLATES = {
     "prediction_failed": ":x: *{model}* prediction failed on {alias} (v{version}) in {mode} mode: {error}",
     "reload_succeeded": ":white_check_mark: *{model}@{alias}* reloaded: v{previous} -> v{version}",
@@ -36,7 +38,9 @@ class SlackNotifier:
     def notify(self, event: str, **fields: Any) -> None:
         if not self.enabled:
             return
-        text = TEMPLATES[event].format(model=self.model, **fields) + f" (pod {self.host})"
+        # error texts (MLflow's) may hold a URL with a password: never sent to Slack
+        text = redact_text(TEMPLATES[event].format(model=self.model, **fields))
+        text += f" (pod {self.host})"
         task = asyncio.get_running_loop().create_task(self._send(event, text))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
@@ -50,8 +54,9 @@ class SlackNotifier:
             )
             if response.status_code >= 400:
                 logger.warning("slack webhook answered {} for {}", response.status_code, event)
-        except httpx.HTTPError as exc:
-            logger.warning("slack webhook failed for {}: {}", event, exc)
+        except httpx.HTTPError as exc:  # the webhook URL is a secret: its path is the key
+            reason = redact_text(str(exc), (self.webhook_url,))
+            logger.warning("slack webhook failed for {}: {}", event, reason)
 
     async def aclose(self) -> None:
         if self._pending:

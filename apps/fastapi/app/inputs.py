@@ -67,6 +67,23 @@ def to_array(
     return array, names
 
 
+def checked_array(
+    rows: np.ndarray[Any, Any],
+    n_features: int | None,
+    columns: tuple[str, ...] | None,
+    max_rows: int,
+) -> tuple[np.ndarray[Any, Any], list[str] | None]:
+    """`to_array`'s checks, in its order and with its messages, for the rows of `app.fastbody`
+    (already a 2-D float array with values in every row, and no `columns` given)."""
+    if len(rows) > max_rows:
+        raise InputError(f"{len(rows)} rows is more than the limit of {max_rows}", status=413)
+    width = int(rows.shape[1])
+    names = _column_order(None, width, columns)
+    if n_features is not None and width != n_features:
+        raise InputError(f"rows have {width} values; the model expects {n_features}")
+    return rows, names
+
+
 def _column_order(
     given: list[str] | None, width: int, expected: tuple[str, ...] | None
 ) -> list[str] | None:

@@ -5,6 +5,7 @@ JSON lines because values come from requests (the `x-client-id` header) and from
 (error texts): written as is, `x variant=A mode=...` forged fields and `\\n`, `\\r`, `\\x85` or
 `\\u2028` split lines. `json.dumps` with ASCII output escapes every quote, control character and
 non-ASCII line separator, so one record is always exactly one line with the fields it was given.
+A URL's userinfo (`user:password@`, which MLflow's error texts repeat) is removed from every line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from loguru import logger
 
 from app.config import SettingsError
+from app.redact import redact_text
 from app.workers import log_slot
 
 FIELDS = (("variant", "variant"), ("mode", "mode"), ("client", "client_id"))
@@ -32,13 +34,13 @@ def json_line(record: Any) -> str:
     line: dict[str, Any] = {
         "time": record["time"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         "level": record["level"].name,
-        "message": record["message"],
+        "message": redact_text(record["message"]),
     }
     for key, name in FIELDS:
         line[key] = str(extra.get(name, "-"))
     if record["exception"] is not None:
         kind, value, _ = record["exception"]
-        line["error"] = f"{kind.__name__ if kind else 'Exception'}: {value}"
+        line["error"] = redact_text(f"{kind.__name__ if kind else 'Exception'}: {value}")
     extra["_json"] = json.dumps(line, ensure_ascii=True, default=str)
     return "{extra[_json]}\n"
 

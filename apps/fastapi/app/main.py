@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,17 +20,26 @@ from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.admission import Admission, AdmissionGate
 from app.alerts import SlackNotifier
-from app.config import Settings, SettingsError, load_settings
+from app.config import Settings, SettingsError, load_settings, settings_or_defaults
 from app.logs import configure_logging, remove_sinks
 from app.metrics import Metrics
 from app.mirror import start_mirror, stop_mirror
 from app.models import ModelStore
+from app.redact import redact_url
 from app.requestlog import failure, validation_reason
 from app.routes import models, ops, predict
 from app.runtime import Runtime
 from app.server import MAX_HEAD_BYTES
-from app.workers import mark_dead, metrics_dir, release_slots, use_multiprocess_metrics
+from app.workers import (
+    UnsafeMetricsDirError,
+    forget_dead_workers,
+    mark_dead,
+    metrics_dir,
+    release_slots,
+    use_multiprocess_metrics,
+)
 
 
 class StartupError(RuntimeError):
@@ -38,11 +48,16 @@ class StartupError(RuntimeError):
 
 async def start_runtime(settings: Settings) -> Runtime:
     store = ModelStore(
-        settings.tracking_uri, settings.model_name, settings.registry_timeout_seconds
+        settings.tracking_uri,
+        settings.model_name,
+        settings.registry_timeout_seconds,
+        pins=settings.pins(),
     )
     multiprocess = settings.workers > 1
     if multiprocess:
-        use_multiprocess_metrics(metrics_dir())
+        shared = metrics_dir()
+        forget_dead_workers(shared, os.getppid(), starting=True)
+        use_multiprocess_metrics(shared)
     runtime = Runtime(
         settings,
         store,
@@ -51,14 +66,16 @@ async def start_runtime(settings: Settings) -> Runtime:
             settings.slack_webhook_url, settings.slack_timeout_seconds, settings.model_name
         ),
     )
-    errors = await store.load_all()
+    # where the registry's aliases point is asked beside the loads, not after them: a registry
+    # that hangs costs its bounded wait once
+    errors, _ = await asyncio.gather(store.load_all(), runtime.observe_registry_quietly())
     for alias, error in errors.items():
         logger.error("could not load {}@{}: {}", settings.model_name, alias, error)
     if not store.loaded():
         await runtime.aclose()
         raise StartupError(
             f"no model of {settings.model_name!r} could be loaded from "
-            f"{settings.tracking_uri}; refusing to start"
+            f"{redact_url(settings.tracking_uri)}; refusing to start"
         )
     runtime.refresh_health()
     tune_for_serving()
@@ -142,36 +159,57 @@ async def http_error(request: Request, exc: Exception) -> Any:
     return await http_exception_handler(request, exc)
 
 
-def _settings_for_limits() -> Settings:
-    """The body limit is needed when the app is built (before the lifespan loads settings); a
-    missing variable is reported by the lifespan, which names it, so fall back to the default."""
-    try:
-        return load_settings()
-    except SettingsError:
-        return Settings(tracking_uri="unset", model_name="unset")
+class StartupFailureMessage:
+    """A start refused for a reason of ours (a setting, no model, an unsafe metrics folder) is one
+    line in the pod log, `cannot start: <reason>`, instead of Starlette's traceback, whose last line
+    repeats the reason and whose other lines help nobody."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def clean(message: Any) -> None:
+            reason = getattr(scope["app"].state, "startup_error", None)
+            if message["type"] == "lifespan.startup.failed" and reason:
+                message = {**message, "message": f"cannot start: {reason}"}
+            await send(message)
+
+        await self.app(scope, receive, clean)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        active = settings or load_settings()
-        sinks = configure_logging(active.log_dir, active.mode, active.workers)
+        try:
+            active = settings or load_settings()
+            sinks = configure_logging(active.log_dir, active.mode, active.workers)
+        except SettingsError as exc:
+            app.state.startup_error = str(exc)
+            raise
         try:
             runtime = await start_runtime(active)
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, StartupError | SettingsError | UnsafeMetricsDirError):
+                app.state.startup_error = str(exc)
             remove_sinks(sinks)
             release_slots()
             raise
         app.state.runtime = runtime
+        admission.shed = runtime.metrics.shed
         app.state.mirror = start_mirror(active, runtime.metrics.registry)
         poller = None
         if active.poll_interval_seconds > 0:
             poller = asyncio.create_task(runtime.poll_aliases())
         logger.info(
-            "serving {} in {} mode: loaded {}",
+            "serving {} in {} mode: loaded {}{}",
             active.model_name,
             active.mode,
             ", ".join(runtime.store.loaded()),
+            "".join(f"; {a} pinned to v{v}" for a, v in runtime.store.pins.items()),
         )
         try:
             yield
@@ -185,11 +223,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mark_dead()  # its live gauges leave /metrics; its counters stay counted
             release_slots()
 
-    # The body limit is counted while the body is read, however it arrives (Content-Length or
-    # chunked): the request is refused with 413 as soon as it is passed, and never held whole.
-    limit = (settings or _settings_for_limits()).max_body_bytes
+    # The limits are needed when the app is built, before the lifespan loads (and checks) the
+    # settings. The body limit is counted while the body is read, however it arrives
+    # (Content-Length or chunked): refused with 413 as soon as it is passed, never held whole.
+    limits = settings or settings_or_defaults()
+    admission = Admission.from_settings(limits)
     app = FastAPI(
-        max_body_size=limit,
+        max_body_size=limits.max_body_bytes,
         title="Model serving",
         version="1.0.0",
         lifespan=lifespan,
@@ -198,6 +238,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     app.add_middleware(HeaderSizeLimit)
+    app.add_middleware(AdmissionGate, admission=admission)  # sheds before anything reads
+    app.add_middleware(StartupFailureMessage)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(413, too_large)
     app.add_exception_handler(StarletteHTTPException, http_error)

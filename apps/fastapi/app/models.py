@@ -1,4 +1,5 @@
-"""The models being served: loaded from the MLflow registry by alias, swapped atomically.
+"""The models being served: loaded from the MLflow registry by alias (or, for an alias pinned in
+Git, by version), swapped atomically.
 
 A reload loads the new version beside the old one (in a worker thread, so requests keep being
 served), then replaces one dict entry: a request that already holds the old model finishes on it.
@@ -26,6 +27,12 @@ class RegistryError(RuntimeError):
 class AliasNotFoundError(RegistryError):
     """MLflow itself answered that the alias does not exist (any more): the only failure that
     unloads a model."""
+
+
+class PinNotFoundError(AliasNotFoundError):
+    """MLflow itself answered that the version pinned for an alias does not exist (deleted).
+    It unloads the alias like a deleted alias does, so a replica that reloads or restarts and
+    one that does not agree on what is served."""
 
 
 # MLflow's client reads these for every HTTP request it makes (mlflow/utils/rest_utils.py).
@@ -164,6 +171,8 @@ class ModelStore:
     tracking_uri: str
     model_name: str
     registry_timeout_seconds: int = 5
+    # alias -> version pinned in Git: loaded as models:/<name>/<version>, never by alias
+    pins: dict[str, str] = field(default_factory=dict)
     models: dict[str, LoadedModel] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
@@ -199,10 +208,51 @@ class ModelStore:
                 f"cannot reach the registry for {self.model_name}@{alias}: {exc}"
             ) from exc
 
+    def pinned_version(self, alias: str) -> Any:
+        """The registry's record of the version pinned for `alias` (blocking); it must be READY."""
+        from mlflow.exceptions import MlflowException
+
+        pin = self.pins[alias]
+        try:
+            version = self._client().get_model_version(self.model_name, pin)
+        except MlflowException as exc:
+            if registry_says_missing(exc, self.tracking_uri, alias):
+                raise PinNotFoundError(
+                    f"{self.model_name} version {pin} (pinned for {alias}) does not exist"
+                ) from exc
+            raise RegistryError(f"cannot look up {self.model_name}/{pin}: {exc}") from exc
+        except Exception as exc:
+            raise RegistryError(
+                f"cannot reach the registry for {self.model_name}/{pin}: {exc}"
+            ) from exc
+        status = str(getattr(version, "status", "READY") or "READY")
+        if status != "READY":  # PENDING_REGISTRATION or FAILED_REGISTRATION: nothing to load yet
+            raise RegistryError(f"{self.model_name} version {pin} is {status}, not READY")
+        return version
+
+    def registry_aliases(self) -> dict[str, str]:
+        """Where the registry's aliases point now, alias -> version, in one request (blocking).
+
+        Asked through `GET /api/2.0/mlflow/registered-models/get`, whose `aliases` are filled in;
+        the search endpoints answer every version with empty aliases (mlflow/mlflow#16734). A
+        registered model MLflow says does not exist has no aliases."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self._client().get_registered_model(self.model_name)
+        except MlflowException as exc:
+            if registry_says_missing(exc, self.tracking_uri, ""):
+                return {}
+            raise RegistryError(f"cannot read {self.model_name}'s aliases: {exc}") from exc
+        except Exception as exc:
+            raise RegistryError(f"cannot reach the registry for {self.model_name}: {exc}") from exc
+        return {str(a): str(v) for a, v in (model.aliases or {}).items() if a in ALIASES}
+
     def load_blocking(self, alias: str) -> LoadedModel:
         import mlflow.pyfunc
 
-        version = self.resolve_version(alias)
+        pinned = alias in self.pins
+        version = self.pinned_version(alias) if pinned else self.resolve_version(alias)
         uri = f"models:/{self.model_name}/{version.version}"  # exactly the version resolved
         try:
             model = mlflow.pyfunc.load_model(uri)
@@ -214,7 +264,7 @@ class ModelStore:
             self.model_name,
             str(version.version),
             str(version.run_id or ""),
-            f"models:/{self.model_name}@{alias}",
+            uri if pinned else f"models:/{self.model_name}@{alias}",
             time.time(),
             predict,
             n_features,
@@ -231,7 +281,8 @@ class ModelStore:
         return {a: r for a, r in zip(ALIASES, results, strict=True) if isinstance(r, Exception)}
 
     async def reload(self, alias: str) -> ReloadOutcome:
-        """Load what `alias` points to now and swap it in; on failure the old model stays."""
+        """Load what `alias` points to now (its pinned version, when pinned) and swap it in; on
+        failure the old model stays."""
         async with self.lock(alias):
             previous = self.models.get(alias)
             try:

@@ -13,7 +13,14 @@ from loguru import logger
 from app.alerts import SlackNotifier
 from app.config import Settings
 from app.metrics import Metrics
-from app.models import AliasNotFoundError, LoadedModel, ModelStore, ReloadOutcome
+from app.models import (
+    AliasNotFoundError,
+    LoadedModel,
+    ModelStore,
+    PinNotFoundError,
+    ReloadOutcome,
+)
+from app.pins import AliasVersions, RegistryView, alias_versions, without_credentials
 from app.requestlog import EveryNth
 from app.routing import ALIASES
 from app.shadow import Sampler, agree
@@ -32,15 +39,47 @@ class Runtime:
     _poll_failing: set[str] = field(default_factory=set)
     _sampler: Sampler | None = None
     request_log: EveryNth = field(init=False)  # which answered predictions get a log line
+    # where the registry's aliases pointed when last asked (start, every poll, after a reload)
+    registry_view: RegistryView | None = None
+    registry_error: str | None = None
 
     def __post_init__(self) -> None:
         self.request_log = EveryNth(self.settings.request_log_sample)
 
+    def versions(self) -> list[AliasVersions]:
+        """Per alias: pinned in Git, where the registry's alias points, what is served."""
+        serving = {alias: model.version for alias, model in self.store.models.items()}
+        return alias_versions(self.store.pins, self.registry_view, serving)
+
+    def refresh_version_metrics(self) -> None:
+        for state in self.versions():
+            self.metrics.version.labels(state.alias).set(float(state.serving or 0))
+            self.metrics.pinned_version.labels(state.alias).set(float(state.pinned or 0))
+            self.metrics.registry_version.labels(state.alias).set(float(state.registry or 0))
+            self.metrics.pin_drift.labels(state.alias).set(1.0 if state.drift else 0.0)
+
+    async def observe_registry(self) -> dict[str, str]:
+        """Ask the registry where its aliases point (one request) and record it; raises
+        RegistryError, after recording it, when the registry cannot say."""
+        try:
+            aliases = await asyncio.to_thread(self.store.registry_aliases)
+        except Exception as exc:
+            self.registry_error = without_credentials(str(exc))
+            raise
+        self.registry_view = RegistryView(aliases, time.time())
+        self.registry_error = None
+        self.refresh_version_metrics()
+        return aliases
+
+    async def observe_registry_quietly(self) -> None:
+        try:
+            await self.observe_registry()
+        except Exception as exc:  # the last view (and the loaded models) stay as they were
+            logger.warning("could not read {}'s aliases: {}", self.settings.model_name, exc)
+
     def refresh_health(self) -> str:
         status = self.store.health()
-        for alias in ALIASES:
-            model = self.store.get(alias)
-            self.metrics.version.labels(alias).set(float(model.version) if model else 0)
+        self.refresh_version_metrics()
         if status != self.health_status:
             logger.info("health {} -> {}", self.health_status, status)
             self.notifier.notify(
@@ -73,6 +112,11 @@ class Runtime:
                 version=previous.version if previous else "none",
             )
             raise
+        self._record_reload(outcome)
+        return outcome
+
+    def _record_reload(self, outcome: ReloadOutcome) -> None:
+        alias = outcome.alias
         self.metrics.reloads.labels(alias, "succeeded").inc()
         logger.info("reloaded {}: v{} -> v{}", alias, outcome.previous_version, outcome.version)
         if outcome.previous_version != outcome.version:
@@ -83,7 +127,6 @@ class Runtime:
                 previous=outcome.previous_version or "none",
             )
         self.refresh_health()
-        return outcome
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -91,44 +134,71 @@ class Runtime:
         task.add_done_callback(self._background.discard)
 
     async def poll_aliases(self) -> None:
-        """Every replica converges on what the aliases point to, whichever pod got a reload call."""
+        """Every replica converges on what the aliases point to, whichever pod got a reload call;
+        a pinned alias stays on its pin, and the poll only records where the registry points."""
         interval = self.settings.poll_interval_seconds
         while True:
             await asyncio.sleep(interval)
-            for alias in ALIASES:
-                await self._poll_one(alias)
+            await self.poll_once()
 
-    async def _poll_one(self, alias: str) -> None:
-        current = self.store.get(alias)
+    async def poll_once(self) -> None:
         try:
-            version = await asyncio.to_thread(self.store.resolve_version, alias)
-        except AliasNotFoundError:
+            aliases = await self.observe_registry()
+        except Exception as exc:
+            for alias in ALIASES:
+                self._poll_failed(alias, exc)
+            return
+        for alias in ALIASES:
+            self._poll_failing.discard(alias)
+            if alias in self.store.pins:
+                await self._load_missing_pin(alias)
+            else:
+                await self._follow(alias, aliases.get(alias))
+
+    def _poll_failed(self, alias: str, exc: Exception) -> None:
+        """The registry (or anything in front of it) failed: keep serving what is loaded, count
+        it, and alert once per outage rather than at every poll."""
+        current = self.store.get(alias)
+        self.metrics.reloads.labels(alias, "failed").inc()
+        logger.warning("alias poll for {} failed: {}", alias, exc)
+        if alias not in self._poll_failing:
+            self._poll_failing.add(alias)
+            self.notifier.notify(
+                "reload_failed",
+                alias=alias,
+                error=exc,
+                version=current.version if current else "none",
+            )
+
+    async def _follow(self, alias: str, version: str | None) -> None:
+        """An unpinned alias: load what the registry's alias points to (None: it is gone)."""
+        current = self.store.get(alias)
+        if version is None:
             if current is not None:
                 self.store.models = {a: m for a, m in self.store.models.items() if a != alias}
                 self.metrics.reloads.labels(alias, "unloaded").inc()
                 self.notifier.notify("alias_unloaded", alias=alias)
                 self.refresh_health()
             return
-        except Exception as exc:
-            # The registry (or anything in front of it) failed: keep serving what is loaded,
-            # count it, and alert once per outage rather than at every poll.
-            self.metrics.reloads.labels(alias, "failed").inc()
-            logger.warning("alias poll for {} failed: {}", alias, exc)
-            if alias not in self._poll_failing:
-                self._poll_failing.add(alias)
-                self.notifier.notify(
-                    "reload_failed",
-                    alias=alias,
-                    error=exc,
-                    version=current.version if current else "none",
-                )
-            return
-        self._poll_failing.discard(alias)
-        if current is None or str(version.version) != current.version:
+        if current is None or version != current.version:
             try:
                 await self.reload(alias)
             except Exception:
                 return  # already counted, logged and alerted
+
+    async def _load_missing_pin(self, alias: str) -> None:
+        """A pinned alias is never reloaded by the poll; one that could not be loaded (the
+        registry was down at start) is loaded once the registry answers."""
+        if self.store.get(alias) is not None:
+            return
+        try:
+            outcome = await self.store.reload(alias)
+        except PinNotFoundError:
+            return  # reported at start or when it was unloaded; still degraded
+        except Exception as exc:
+            self._poll_failed(alias, exc)
+            return
+        self._record_reload(outcome)
 
     def shadow_compare(self, served: LoadedModel, rows: Any, names: Any, answer: list[Any]) -> None:
         alias = self.settings.shadow_alias

@@ -58,6 +58,12 @@ class PrometheusServer(LocalServer):
             answer: dict[str, Any] = json.loads(response.read())
         return answer
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """The alerts its rules hold now (pending or firing), each with labels and state."""
+        with urllib.request.urlopen(f"{self.url}/api/v1/alerts", timeout=5) as response:
+            alerts: list[dict[str, Any]] = json.loads(response.read())["data"]["alerts"]
+        return alerts
+
     def value(self, promql: str) -> float:
         """The single value of a query, 0 when it has no series."""
         result = self.query(promql)["data"]["result"]
@@ -65,9 +71,14 @@ class PrometheusServer(LocalServer):
 
 
 def start_prometheus(
-    binary: str, workdir: Path, jobs: dict[str, int], timeout: float = 60.0
+    binary: str,
+    workdir: Path,
+    jobs: dict[str, int],
+    timeout: float = 60.0,
+    rules: list[dict[str, Any]] | None = None,
 ) -> PrometheusServer:
-    """Prometheus scraping each job's 127.0.0.1 port every second; returns once it is ready."""
+    """Prometheus scraping each job's 127.0.0.1 port every second, evaluating `rules` (alerting
+    or recording rules, one group) every second; returns once it is ready."""
     workdir.mkdir(parents=True, exist_ok=True)
     scrape = [
         {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
@@ -75,6 +86,9 @@ def start_prometheus(
     ]
     config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}}
     config["scrape_configs"] = scrape  # type: ignore[assignment]
+    if rules:
+        (workdir / "rules.yml").write_text(json.dumps({"groups": [{"name": "t", "rules": rules}]}))
+        config["rule_files"] = [str(workdir / "rules.yml")]  # type: ignore[assignment]
     (workdir / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
     port = free_port()
     with (workdir / "prometheus.log").open("ab") as log:

@@ -12,12 +12,20 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitopsgen.validate.cel.budget import (
+    DocumentBudget,
+    RuleShape,
+    estimated_cost,
+    largest_collection,
+    shape_of,
+)
 from gitopsgen.validate.cel.functions import EXTENSIONS, unsupported
 from gitopsgen.validate.cel.names import Renames, apply_renames, parse_field_path, renames_for
 from gitopsgen.validate.crds import CrdSchema
@@ -64,6 +72,7 @@ class CompiledRule:
     program: Any = None  # cel.Program; None where the rule cannot run
     skip: str = ""  # why it is not evaluated (GG311), empty when it runs
     transition: bool = False  # uses oldSelf: not applicable on create
+    shape: RuleShape = RuleShape(0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -106,17 +115,31 @@ COMPILES: dict[str, int] = {"count": 0}  # compilations so far, for tests and be
 
 @cache
 def compile_rule(text: str) -> CompiledRule:
+    shape = shape_of(text)
+    refusal = shape.refusal(len(text))
+    if refusal:
+        return CompiledRule(_abridged(text), skip=refusal, shape=shape)
     COMPILES["count"] += 1
     try:
         program = runtime().compile(text)
     except (ValueError, RuntimeError) as exc:
-        return CompiledRule(text, skip=f"cannot compile: {exc}")
+        return CompiledRule(text, skip=f"cannot compile: {str(exc)[:300]}", shape=shape)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # the library's PanicException derives from BaseException
+        return CompiledRule(text, skip=f"the CEL library failed on it ({type(exc).__name__})")
     if "oldSelf" in program.variables():
         return CompiledRule(text, transition=True)
     missing = unsupported(program.functions())
     if missing:
-        return CompiledRule(text, skip=f"uses {', '.join(missing)}, not in gitopsgen's CEL library")
-    return CompiledRule(text, program)
+        why = f"uses {', '.join(missing)}, not in gitopsgen's CEL library"
+        return CompiledRule(text, skip=why, shape=shape)
+    return CompiledRule(text, program, shape=shape)
+
+
+def _abridged(text: str) -> str:
+    """A refused rule as messages show it: its start only."""
+    return text if len(text) <= 200 else f"{text[:200]}... ({len(text):,} characters)"
 
 
 @cache
@@ -160,34 +183,46 @@ def _rule(entry: dict[str, Any]) -> Rule:
 def check_rules(crd: CrdSchema, data: Any) -> list[RuleResult]:
     """Every rule of the CRD on a prepared document (nulls pruned, defaults applied)."""
     tree = rule_tree(crd)
-    return [] if tree is None else list(_walk(tree, data, ()))
+    budget = DocumentBudget(time.monotonic())
+    return [] if tree is None else list(_walk(tree, data, (), budget))
 
 
-def _walk(node: RuleNode, value: Any, path: tuple[PathPart, ...]) -> Iterator[RuleResult]:
+def _walk(
+    node: RuleNode, value: Any, path: tuple[PathPart, ...], budget: DocumentBudget
+) -> Iterator[RuleResult]:
     if node.rules:  # `self` converted to CEL once per node, for all of its rules
         context = bind_self(apply_renames(value, node.renames))
+        sizes: dict[bool, int] = {}  # the largest collection in `self`, measured when needed
     for rule in node.rules:
-        result = _evaluate(rule, context, path)
+        shape = rule.compiled.shape
+        if shape.comprehensions and shape.splits not in sizes:
+            sizes[shape.splits] = largest_collection(value, shape.splits)
+        cost = estimated_cost(shape, sizes.get(shape.splits, 1))
+        result = _evaluate(rule, context, path, budget.refusal(cost, time.monotonic()))
         if result is not None:
             yield result
     if isinstance(value, dict):
         for name, child in node.properties.items():
             if name in value:
-                yield from _walk(child, value[name], (*path, name))
+                yield from _walk(child, value[name], (*path, name), budget)
         if node.values is not None:
             for key in [k for k in value if k not in node.properties]:
-                yield from _walk(node.values, value[key], (*path, key))
+                yield from _walk(node.values, value[key], (*path, key), budget)
     elif isinstance(value, list) and node.items is not None:
         for index, item in enumerate(value):
-            yield from _walk(node.items, item, (*path, index))
+            yield from _walk(node.items, item, (*path, index), budget)
 
 
-def _evaluate(rule: Rule, context: cel.Context, path: tuple[PathPart, ...]) -> RuleResult | None:
+def _evaluate(
+    rule: Rule, context: cel.Context, path: tuple[PathPart, ...], over_budget: str
+) -> RuleResult | None:
     compiled = rule.compiled
     if compiled.transition:
         return None
     if compiled.skip:
         return _skipped(path, compiled.skip, compiled.text)
+    if over_budget:
+        return _skipped(path, over_budget, compiled.text)
     try:
         outcome = compiled.program.execute(context)
     except RuntimeError as exc:

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 
 from gitopsgen.findings import Finding, build_finding
 from gitopsgen.validate.policies.addresses import parse_pool_entry
+from gitopsgen.validate.policies.promoter import check_promoter
 from gitopsgen.validate.policies.secrets import secret_findings_in
 from gitopsgen.validate.policies.spec_checks import deprecated_key_paths
 from gitopsgen.yamlsource import PathPart, SourceDocument, format_path
@@ -102,6 +103,7 @@ def check_rendered_policies(files: list[LoadedFile]) -> list[Finding]:
         *check_l2_pools(files),
         *check_pool_addresses(files),
         *check_annotations_and_secrets(files),
+        *check_promoter(files),
     ]
 
 

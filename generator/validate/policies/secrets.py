@@ -27,6 +27,16 @@ SECRET_PATTERNS = (
     (re.compile(r"\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}"), "a JSON Web Token"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.I), "a URL with a password"),
+    (re.compile(r"\bhf_[A-Za-z0-9]{30,}"), "a Hugging Face token"),
+    (re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}"), "an Anthropic API key"),
+    (re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), "an OpenAI API key"),
+    (re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), "an npm token"),
+    (re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}"), "a PyPI token"),
+    (re.compile(r"\bdckr_pat_[A-Za-z0-9_-]{20,}"), "a Docker Hub token"),
+    (re.compile(r"\bdapi[0-9a-f]{32}\b"), "a Databricks token"),
+    (re.compile(r"\bAccountKey=[A-Za-z0-9+/]{40,}={0,2}"), "an Azure storage account key"),
+    # a password in a query string; `${VAR}` and `$(VAR)` name one, they do not hold it
+    (re.compile(r"[?&;](?:password|passwd|pwd)=(?![$]|%24)[^&\s#]+", re.I), "a password in a URL"),
 )
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
 # An environment variable whose name says it holds a credential.
@@ -60,8 +70,17 @@ def _decode(chunk: str) -> str | None:
         return None
 
 
+# A word that ends with one of these holds one too (APITOKEN, DBPASSWORD, AWS_CREDS), while
+# words that only start with them do not (TOKENIZER_PATH, PASSTHROUGH, KEYBOARD, AUTHOR).
+_SECRET_WORD_ENDINGS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "CREDS", "CREDENTIALS")
+_SECRET_NAME_WORDS |= {"CREDS", "CRED"}
+
+
 def secret_env_name(name: str) -> bool:
-    return bool(set(re.split(r"[^A-Z0-9]+", name.upper())) & _SECRET_NAME_WORDS)
+    words = set(re.split(r"[^A-Z0-9]+", name.upper()))
+    return bool(words & _SECRET_NAME_WORDS) or any(
+        word.endswith(_SECRET_WORD_ENDINGS) for word in words
+    )
 
 
 def _env_entries(value: Any) -> Iterator[tuple[PathPart, str, Any]]:

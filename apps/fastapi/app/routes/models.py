@@ -9,6 +9,8 @@ from fastapi import APIRouter, Header, HTTPException
 from loguru import logger
 
 from app.models import AliasNotFoundError
+from app.pins import timestamp
+from app.redact import redact_text
 from app.routing import ALIASES
 from app.runtime import RuntimeDep
 
@@ -18,13 +20,21 @@ Token = Annotated[str | None, Header(alias="x-token")]
 
 @router.get("/models")
 async def models(runtime: RuntimeDep) -> dict[str, Any]:
-    """What each loaded alias serves, and how the shadow alias compares."""
+    """What each loaded alias serves; per alias the version pinned in Git, the one the registry's
+    alias pointed to when last asked (`registry.checked_at`) and whether they differ; how the
+    shadow alias compares."""
+    view = runtime.registry_view
     return {
         "model": runtime.settings.model_name,
         "mode": runtime.settings.mode,
         "default_alias": runtime.settings.default_alias,
         "models": [runtime.store.models[a].describe() for a in runtime.store.loaded()],
         "missing": runtime.store.missing(),
+        "versions": {state.alias: state.describe() for state in runtime.versions()},
+        "registry": {
+            "checked_at": timestamp(view.checked_at if view else None),
+            "error": runtime.registry_error,
+        },
         "shadow": runtime.shadow_summary(),
     }
 
@@ -49,7 +59,8 @@ def _check_token(given: str | None, expected: str, alias: str) -> None:
     },
 )
 async def reload(alias: str, runtime: RuntimeDep, x_token: Token = None) -> dict[str, Any]:
-    """Load the version the alias points to now; answers once the new model is swapped in."""
+    """Load the version the alias points to now (a pinned alias: its pinned version again);
+    answers once the new model is swapped in."""
     if alias not in ALIASES:
         raise HTTPException(404, f"unknown alias {alias!r}; use A or B")
     _check_token(x_token, runtime.settings.reload_token, alias)
@@ -60,10 +71,16 @@ async def reload(alias: str, runtime: RuntimeDep, x_token: Token = None) -> dict
     except Exception as exc:
         current = runtime.store.get(alias)
         raise HTTPException(
-            502, {"error": str(exc), "serving_version": current.version if current else None}
+            502,
+            {
+                "error": redact_text(str(exc)),  # MLflow's texts may show a URL's password
+                "serving_version": current.version if current else None,
+            },
         ) from None
+    runtime.spawn(runtime.observe_registry_quietly())  # /models shows the registry's side too
     return {
         "alias": alias,
         "version": outcome.version,
         "previous_version": outcome.previous_version,
+        "pinned": alias in runtime.store.pins,
     }
