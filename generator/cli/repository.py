@@ -144,16 +144,12 @@ def preview(spec: Path | None, root: Path | None, environment: str | None) -> No
 
 
 def _mirror_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """A mirror given as a folder (no `scheme://`) is read from that folder, as file:// would.
-    The value is not echoed in the error: a mistyped URL may hold a password."""
+    """A mirror given as a plain folder (no `scheme://`) is read from that folder, as file://
+    would; anything else goes on as given, and the download refuses what is no URL."""
     if value is None or "://" in value:
         return value
     folder = Path(value).expanduser()
-    if not folder.is_dir():
-        raise click.BadParameter(
-            "neither a URL (https://..., file://...) nor an existing folder", param_hint="--mirror"
-        )
-    return folder.resolve().as_uri()
+    return folder.resolve().as_uri() if folder.is_dir() else value
 
 
 @click.group(epilog=command_epilog("gitopsgen schemas fetch"))

@@ -9,9 +9,10 @@ its holder dies, so a kill -9 leaves no lock to clean up. Outside Git the root f
 locked. The lock is re-entrant within a process: a promotion renders and validates while it
 holds it.
 
-Measured: taking and dropping it costs one `git rev-parse` (about 3 ms); 8 `render` processes
-started together beside 8 `render --check` finish one after another with no mixed tree
-(tests/generator/test_concurrency.py).
+Measured on two shared cores under load: taking and dropping it costs about 5 ms in a git
+repository (one `git rev-parse`), under 1 ms outside one; 6 `render` processes of two specs
+started together beside 6 `render --check` all finish in about 10 s, none leaving or seeing a
+mixed tree (tests/generator/test_concurrency.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from gitopsgen.git import Repo
 
 LOCK_NAME = "gitopsgen.lock"
 WAIT_ENV = "GITOPSGEN_LOCK_WAIT_SECONDS"
+# Set while a process holds the lock, for the processes it runs and waits for (a git hook
+# running `gitopsgen render --check` inside a promotion's commit): they find the lock theirs.
+HOLDER_ENV = "GITOPSGEN_LOCK_HOLDER"
 DEFAULT_WAIT_SECONDS = 120.0  # a render takes about 1 s, a promotion a few: 120 s is a queue
 _POLL_SECONDS = 0.05
 
@@ -106,21 +110,65 @@ def repository_lock(root: Path, *, exclusive: bool, what: str = "gitopsgen") -> 
         finally:
             held.depth -= 1
         return
+    if _held_by_an_ancestor(key):
+        yield
+        return
     fd = _open(target, exclusive)
     if fd is None:
         yield
         return
+    before = os.environ.get(HOLDER_ENV)
     try:
         _acquire(fd, target, exclusive=exclusive)
         if exclusive:
             _record_holder(fd, what)
         _held[key] = _Held(fd, exclusive, 1)
+        os.environ[HOLDER_ENV] = json.dumps([key, os.getpid(), process_start(os.getpid())])
         try:
             yield
         finally:
             del _held[key]
+            if before is None:
+                os.environ.pop(HOLDER_ENV, None)
+            else:
+                os.environ[HOLDER_ENV] = before
     finally:
         os.close(fd)  # drops the flock
+
+
+def _held_by_an_ancestor(key: str) -> bool:
+    """Whether a process this one descends from holds the lock on `key` and waits for us: its
+    record in the environment names the lock, a pid among our ancestors and that pid's start
+    time (so a record inherited by some unrelated, later process counts for nothing)."""
+    try:
+        lock, pid, start = json.loads(os.environ.get(HOLDER_ENV, "null") or "null")
+    except (TypeError, ValueError):
+        return False
+    if lock != key or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    if not Path("/proc/self/stat").exists():  # no /proc (macOS): a live holder is trusted
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+    return pid in _ancestors() and process_start(pid) == start
+
+
+def _ancestors() -> list[int]:
+    """The parent, its parent, ... up to pid 1 (from /proc; empty where there is none)."""
+    found: list[int] = []
+    pid = os.getppid()
+    while pid > 1 and pid not in found and len(found) < 256:
+        found.append(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+            pid = int(fields[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
 
 
 def _open(target: Path, exclusive: bool) -> int | None:

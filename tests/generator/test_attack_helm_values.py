@@ -180,8 +180,6 @@ def test_defaults_helm_values_are_refused_where_written(tmp_repo: Path, run_cli:
 def test_status_compares_the_cluster_with_the_rendered_values() -> None:
     """`status` expects what Argo CD was handed, helmValues merged: a spec that slipped past
     the policies (loaded without them) is compared with its render, not with its spec fields."""
-    from types import SimpleNamespace
-
     from gitopsgen.live.status import workload_checks
 
     text = _with(
@@ -191,18 +189,13 @@ def test_status_compares_the_cluster_with_the_rendered_values() -> None:
         "ingress: {annotations: {nginx.ingress.kubernetes.io/whitelist-source-range: 10.0.0.0/8}}",
     )
     prod = parse_spec(text, SPEC)[0].require("prod")
-    container = SimpleNamespace(image="docker.io/example-org/model-api:9.9.9", env=[])
-    deployment = SimpleNamespace(
-        spec=SimpleNamespace(
-            template=SimpleNamespace(spec=SimpleNamespace(containers=[container]))
-        ),
-        status=SimpleNamespace(ready_replicas=0),
-    )
-    ingress = SimpleNamespace(
-        metadata=SimpleNamespace(
-            annotations={"nginx.ingress.kubernetes.io/whitelist-source-range": "10.0.0.0/8"}
-        )
-    )
+    container = {"image": "docker.io/example-org/model-api:9.9.9", "env": []}
+    deployment = {
+        "spec": {"template": {"spec": {"containers": [container]}}},
+        "status": {"readyReplicas": 0},
+    }
+    annotation = "nginx.ingress.kubernetes.io/whitelist-source-range"
+    ingress = {"metadata": {"annotations": {annotation: "10.0.0.0/8"}}}
     checks = {c.item: c for c in workload_checks(prod, deployment, ingress, None)}
     assert checks["image"].ok and checks["ready replicas"].ok
     assert checks["ingress allow-list"].ok

@@ -24,7 +24,14 @@ import pytest
 
 from gitopsgen.promotion.worktree import JOURNAL
 from gitopsgen.sync.journal import TXN_DIR
-from gitopsgen.sync.lock import LOCK_NAME, WAIT_ENV, process_start, repository_lock
+from gitopsgen.sync.lock import (
+    HOLDER_ENV,
+    LOCK_NAME,
+    WAIT_ENV,
+    lock_target,
+    process_start,
+    repository_lock,
+)
 from tests.support import SPEC, Invoke, frozen_repository, git, snapshot
 
 RENDERS = 6
@@ -33,9 +40,12 @@ OTHER_SPEC = "environments/other.yaml"
 
 
 def _start(root: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    """A gitopsgen process of its own: not one this test waits for while holding the lock
+    (the holder's record, inherited, would make the lock its own too)."""
+    inherited = {k: v for k, v in os.environ.items() if k != HOLDER_ENV}
     return subprocess.Popen(
         [sys.executable, "-m", "gitopsgen", *args, "--root", str(root)],
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
+        env={**inherited, "PYTHONDONTWRITEBYTECODE": "1", **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -224,3 +234,38 @@ def test_a_corrupt_journal_is_set_aside_and_named(clone: Path, run_cli: Invoke, 
     assert "git worktree list" in result.stderr
     assert not (clone / ".git" / JOURNAL).exists()
     run_cli("promote", "prod", "--to", "A", "--root", clone)
+
+
+def test_a_hook_running_gitopsgen_inside_a_promotion_is_not_locked_out(clone: Path) -> None:
+    """The repository's pre-commit hook runs `gitopsgen render --check`: inside a promotion's
+    commit (the promotion holds the lock) it must run at once, not wait for its own parent."""
+    hook = clone / ".git/hooks/pre-commit"
+    checkout = Path.cwd()  # this checkout's code, for the hook's gitopsgen
+    hook.write_text(
+        f"#!/bin/sh\nPYTHONPATH={checkout} exec {sys.executable} -m gitopsgen render --check\n"
+    )
+    hook.chmod(0o755)
+    process = _start(clone, "promote", "prod", "--to", "A", **{WAIT_ENV: "5"})
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert "created branch promote/prod-A" in err
+
+
+def test_an_inherited_holder_record_of_no_ancestor_counts_for_nothing(tmp_repo: Path) -> None:
+    """A record left in the environment by an unrelated process gives no one the lock; the
+    holder's own child, waited for, finds the lock its own."""
+    record = json.dumps([str(lock_target(tmp_repo)), os.getpid() + 100_000, "1"])
+    with repository_lock(tmp_repo, exclusive=True, what="a test holding it"):
+        process = _start(tmp_repo, "render", **{WAIT_ENV: "0.5", HOLDER_ENV: record})
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 2 and "another gitopsgen holds the repository lock" in err
+    with repository_lock(tmp_repo, exclusive=True, what="a test holding it"):
+        child = subprocess.run(  # os.environ holds this process's record now
+            [sys.executable, "-m", "gitopsgen", "render", "--check", "--root", str(tmp_repo)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env={**os.environ, WAIT_ENV: "0.5"},
+        )
+    assert child.returncode == 0, child.stderr
