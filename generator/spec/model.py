@@ -1,95 +1,29 @@
-"""The typed spec: what renderers read. Defaults are merged once, when the spec is loaded."""
+"""The typed spec: what renderers read. Defaults are merged once, when the spec is loaded.
+
+Every field of an environment is declared here with its spec key, its default and its meaning
+(`spec_field`); `build` reads a merged mapping by those declarations, and the JSON Schema's
+`default`s and the docs' table of fields are tested against them: a default lives here only.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from gitopsgen.errors import UnknownEnvironment
+from gitopsgen.spec.fields import Context, Derived, build, context_field, spec_field
 
 ALIAS_COLOURS = {"A": "blue", "B": "green"}
 
+Alias = Literal["A", "B"]
+ServingMode = Literal["ab_test", "canary", "blue_green"]
+ColourName = Literal["blue", "green"]
+RolloutStrategy = Literal["single", "blueGreen"]
+IngressProvider = Literal["nginx", "envoy-gateway", "traefik"]
+ClientAddress = Literal["direct", "xForwardedFor", "proxyProtocol"]
+TrafficPolicy = Literal["Local", "Cluster"]
 
-@dataclass(frozen=True)
-class Image:
-    repository: str
-    tag: str
-
-    @property
-    def reference(self) -> str:
-        return f"{self.repository}:{self.tag}"
-
-
-@dataclass(frozen=True)
-class Cluster:
-    name: str
-    server: str
-    kube_context: str | None
-
-
-@dataclass(frozen=True)
-class Serving:
-    mode: str
-    default_alias: str
-    canary_percent: int
-    ab_split_percent: int
-    shadow_alias: str | None
-    poll_interval_seconds: int
-    shadow_percent: int = 10
-    shadow_tolerance: float = 0.0
-    canary_steps: tuple[int, ...] = (10, 25, 50, 100)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What `verify` reads from Prometheus and the thresholds it judges the candidate by."""
-
-    prometheus_url: str | None
-    selector: str
-    window: str = "10m"
-    min_samples: int = 200
-    max_error_rate: float = 0.01
-    max_p99_seconds: float = 0.5
-    max_latency_ratio: float = 1.5
-    min_shadow_agreement: float = 0.95
-
-
-COLOURS = ("blue", "green")
-
-
-@dataclass(frozen=True)
-class Colour:
-    """One colour of a blueGreen rollout: a Deployment of its own image tag serving one alias."""
-
-    name: str
-    tag: str
-    alias: str
-
-
-@dataclass(frozen=True)
-class Rollout:
-    """How a new version of the serving app arrives: `single` (one Deployment) or `blueGreen`
-    (two, the Service selecting `active`; the other one is behind the preview Service)."""
-
-    strategy: str = "single"
-    active: str = "blue"
-    blue: Colour = Colour("blue", "", "A")
-    green: Colour = Colour("green", "", "B")
-    idle_replicas: int = 0
-    shadow_percent: int = 0
-
-    @property
-    def blue_green(self) -> bool:
-        return self.strategy == "blueGreen"
-
-    @property
-    def idle(self) -> str:
-        return "green" if self.active == "blue" else "blue"
-
-    def colour(self, name: str) -> Colour:
-        return self.blue if name == "blue" else self.green
-
-
+COLOURS: tuple[ColourName, ...] = ("blue", "green")
 GATEWAY_PROVIDERS = ("envoy-gateway", "traefik")
 # A created Gateway's defaults: the GatewayClass each project's install guide names, and the
 # HTTPS port its proxy listens on (Traefik matches a listener to the entryPoint of that port).
@@ -97,89 +31,315 @@ GATEWAY_CLASS = {"envoy-gateway": "eg", "traefik": "traefik"}
 GATEWAY_PORT = {"envoy-gateway": 443, "traefik": 8443}
 
 
-@dataclass(frozen=True)
+def is_production_like_name(name: str) -> bool:
+    return name == "prod" or name.startswith(("prod-", "production"))
+
+
+def _provider(ctx: Context) -> str:
+    return str(ctx.value("ingress", "provider"))
+
+
+def _created_envoy_gateway(ctx: Context) -> TrafficPolicy | None:
+    """Envoy Gateway's own default for its Service, for a Gateway gitopsgen creates with it."""
+    created = ctx.value("ingress", "gateway", "create") and _provider(ctx) == "envoy-gateway"
+    return "Local" if created else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Image:
+    repository: str = spec_field(
+        "the image repository; overrides `app.image`, so a new build goes to dev first",
+        shown="`app.image.repository`",
+    )
+    tag: str = spec_field("the image tag", default="", shown="`app.image.tag`")
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cluster:
+    name: str = spec_field("the Argo CD destination cluster's name")
+    server: str = spec_field("the destination cluster's API server URL")
+    kube_context: str | None = spec_field(
+        "kubeconfig context of that cluster (for live status)", default=None
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Serving:
+    mode: ServingMode = spec_field("`ab_test`, `canary` or `blue_green`")
+    default_alias: Alias = spec_field(
+        "`A` (blue) or `B` (green): what blue_green serves, and where clients without an id go"
+    )
+    canary_percent: int = spec_field("share of clients sent to B in `canary` (0–100)")
+    ab_split_percent: int = spec_field("share of clients kept on A in `ab_test` (0–100)")
+    shadow_alias: Alias | None = spec_field(
+        "run every request on this alias too, off the request path", default=None
+    )
+    poll_interval_seconds: int = spec_field(
+        "how often each pod checks whether an alias moved", default=30
+    )
+    shadow_percent: int = spec_field(
+        "share of requests also run on `shadowAlias` (`SHADOW_PERCENT`), so shadowing costs "
+        "bounded CPU",
+        default=10,
+    )
+    shadow_tolerance: float = spec_field(
+        "relative tolerance under which a shadow prediction agrees (`SHADOW_TOLERANCE`); 0 is "
+        "exact, right for labels, e.g. 0.01 for a regressor",
+        default=0.0,
+    )
+    canary_steps: tuple[int, ...] = spec_field(
+        "the percentages `gitopsgen canary` steps through (sorted, unique)",
+        default=(10, 25, 50, 100),
+        convert=lambda steps: tuple(sorted(steps)),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Analysis:
+    """What `verify` reads from Prometheus and the thresholds it judges the candidate by."""
+
+    prometheus_url: str | None = spec_field(
+        "the Prometheus HTTP API `gitopsgen verify` queries (`--prometheus` overrides)",
+        key="prometheus.url",
+        default=None,
+    )
+    # the namespace, as Prometheus's Kubernetes service discovery labels a pod's series
+    selector: str = spec_field(
+        "PromQL label matchers of the environment's series",
+        derived=Derived(
+            lambda ctx: f'namespace="{ctx.value("namespace")}"', '`namespace="<namespace>"`'
+        ),
+    )
+    window: str = spec_field("how far back the checks look (`30s`, `10m`, `1h`)", default="10m")
+    min_samples: int = spec_field(
+        "requests (or shadow comparisons) each variant needs in the window; fewer is "
+        "Inconclusive, never Successful",
+        default=200,
+    )
+    max_error_rate: float = spec_field(
+        "highest 5xx share of the candidate's requests", default=0.01
+    )
+    max_p99_seconds: float = spec_field("highest p99 latency of the candidate", default=0.5)
+    max_latency_ratio: float = spec_field("highest candidate p99 / live p99", default=1.5)
+    min_shadow_agreement: float = spec_field(
+        "lowest share of shadow comparisons that agree (when `shadowAlias` is the candidate)",
+        default=0.95,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Colour:
+    """One colour of a blueGreen rollout: a Deployment of its own image tag serving one alias."""
+
+    name: ColourName = context_field(lambda ctx: ctx.path[-1])
+    tag: str = spec_field(
+        "the colour's image tag (the repository is the environment's)",
+        key="image.tag",
+        derived=Derived(lambda ctx: ctx.value("image", "tag"), "the environment's `image.tag`"),
+    )
+    alias: Alias = spec_field(
+        "the alias the colour serves (`blue_green` inside it)",
+        derived=Derived(lambda ctx: ctx.value("serving", "defaultAlias"), "`serving.defaultAlias`"),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rollout:
+    """How a new version of the serving app arrives: `single` (one Deployment) or `blueGreen`
+    (two, the Service selecting `active`; the other one is behind the preview Service)."""
+
+    strategy: RolloutStrategy = spec_field(
+        "`single` (one Deployment) or `blueGreen` (two, see [Blue-green of the serving image]"
+        "(#blue-green-of-the-serving-image))",
+        default="single",
+    )
+    active: ColourName = spec_field(
+        "`blue` or `green`: the colour the Service selects", default="blue"
+    )
+    blue: Colour = spec_field("the blue colour")
+    green: Colour = spec_field("the green colour")
+    idle_replicas: int = spec_field(
+        "pods of the colour not serving (0 allowed)",
+        derived=Derived(lambda ctx: ctx.value("replicas"), "`replicas`"),
+    )
+    shadow_percent: int = spec_field(
+        "share of live `/predict` requests the active colour mirrors to the other", default=0
+    )
+
+    @property
+    def blue_green(self) -> bool:
+        return self.strategy == "blueGreen"
+
+    @property
+    def idle(self) -> ColourName:
+        return "green" if self.active == "blue" else "blue"
+
+    def colour(self, name: str) -> Colour:
+        return self.blue if name == "blue" else self.green
+
+
+@dataclass(frozen=True, kw_only=True)
 class Gateway:
     """The HTTPRoute's parent: the platform team's shared Gateway, or one gitopsgen creates in
     the environment's namespace (`create`)."""
 
-    name: str
-    namespace: str
-    section_name: str | None
-    create: bool
-    class_name: str
-    port: int
+    name: str = spec_field(
+        "the shared Gateway (owned by the platform team) the HTTPRoute attaches to; required "
+        "for `envoy-gateway` and `traefik` unless `create`",
+        default="",
+        shown="none",
+    )
+    namespace: str = spec_field("the shared Gateway's namespace", default="", shown="none")
+    section_name: str | None = spec_field(
+        "the listener of the shared Gateway to attach to",
+        default=None,
+        shown="every listener that allows the route; `https` with `create`",
+    )
+    create: bool = spec_field(
+        "render a Gateway of the environment's own, named `app.name`, in its namespace: an "
+        "HTTPS listener on `ingress.host` with `ingress.tlsSecretName`",
+        default=False,
+    )
+    class_name: str = spec_field(
+        "a created Gateway's GatewayClass",
+        derived=Derived(
+            lambda ctx: GATEWAY_CLASS[_provider(ctx)], "`eg` (envoy-gateway), `traefik` (traefik)"
+        ),
+    )
+    port: int = spec_field(
+        "a created Gateway's HTTPS port",
+        derived=Derived(
+            lambda ctx: GATEWAY_PORT[_provider(ctx)], "443 (envoy-gateway), 8443 (traefik)"
+        ),
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Ingress:
-    enabled: bool
-    host: str
-    tls_secret_name: str
-    class_name: str
-    whitelist: tuple[str, ...]
-    allow_public: bool
-    provider: str = "nginx"
-    gateway: Gateway | None = None  # set for the Gateway API providers only
-    client_address: str = "direct"
-    trusted_hops: int | None = None
-    external_traffic_policy: str | None = None  # None: the spec does not say
-    preview_host: str | None = None  # blueGreen: a host routed to the preview Service
+    enabled: bool = spec_field("render an Ingress", default=True)
+    host: str = spec_field("the Ingress host", default="", shown="required when enabled")
+    tls_secret_name: str = spec_field(
+        "the Ingress's TLS Secret", default="", shown="required when enabled"
+    )
+    class_name: str = spec_field("the IngressClass", default="nginx")
+    whitelist: tuple[str, ...] = spec_field(
+        "allowed client CIDRs (`nginx.ingress.kubernetes.io/whitelist-source-range`)",
+        default=(),
+    )
+    allow_public: bool = spec_field("allow `0.0.0.0/0` or `::/0` on purpose", default=False)
+    provider: IngressProvider = spec_field(
+        "what enforces the allow-list: `nginx` (ingress-nginx, retired upstream in March "
+        "2026), `envoy-gateway` or `traefik` (see [Ingress providers]"
+        "(#ingress-providers-nginx-envoy-gateway-traefik))",
+        default="nginx",
+    )
+    # set for the Gateway API providers only
+    gateway: Gateway | None = spec_field(
+        "the Gateway API parent", when=lambda ctx: _provider(ctx) in GATEWAY_PROVIDERS
+    )
+    client_address: ClientAddress = spec_field(
+        "how the enforcer learns the client's address: `direct`, `xForwardedFor` or "
+        "`proxyProtocol`",
+        default="direct",
+    )
+    trusted_hops: int | None = spec_field(
+        "with `xForwardedFor`: how many proxies in front append to X-Forwarded-For",
+        default=None,
+    )
+    external_traffic_policy: TrafficPolicy | None = spec_field(
+        "`Local` or `Cluster`: the LoadBalancer Service in front of the enforcer (a statement "
+        "about the platform's Service; rendered for a Gateway gitopsgen creates with "
+        "envoy-gateway)",
+        derived=Derived(
+            _created_envoy_gateway,
+            "`Local` for an envoy-gateway Gateway gitopsgen creates; otherwise unset",
+        ),
+    )
+    preview_host: str | None = spec_field(
+        "with blueGreen: a host routed to the idle colour, same allow-list", default=None
+    )
 
     @property
     def uses_gateway_api(self) -> bool:
         return self.provider in GATEWAY_PROVIDERS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MetalLB:
-    pool: str
-    addresses: tuple[str, ...]
-    namespace: str
-    auto_assign: bool
+    pool: str = spec_field("the IPAddressPool's name")
+    addresses: tuple[str, ...] = spec_field("the pool's CIDRs or `first-last` ranges")
+    namespace: str = spec_field("MetalLB's namespace", default="metallb-system")
+    auto_assign: bool = spec_field("MetalLB assigns from the pool on its own", default=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SyncPolicy:
-    automated: bool
-    prune: bool
-    self_heal: bool
+    automated: bool = spec_field("Argo CD automated sync of the environment")
+    prune: bool = spec_field("automated sync prunes what the repository no longer holds")
+    self_heal: bool = spec_field("automated sync undoes changes made in the cluster")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Environment:
-    name: str
-    cluster: Cluster
-    namespace: str
-    production_like: bool
-    replicas: int
-    image: Image
-    model_name: str
-    tracking_uri: str
-    serving: Serving
-    ingress: Ingress
-    metallb: MetalLB
-    secret_name: str
-    sync_policy: SyncPolicy
-    helm_values: dict[str, Any] = field(default_factory=dict)
-    analysis: Analysis = field(default_factory=lambda: Analysis(None, ""))
-    rollout: Rollout = field(default_factory=Rollout)
+    name: str = context_field(lambda ctx: ctx.names["environment"])
+    cluster: Cluster = spec_field("the Argo CD destination")
+    namespace: str = spec_field("where the app runs (a DNS label)")
+    production_like: bool = spec_field(
+        "stricter policies (allow-list required, pinned image)",
+        derived=Derived(
+            lambda ctx: is_production_like_name(ctx.names["environment"]),
+            "true for `prod`, `prod-*`, `production*`",
+        ),
+    )
+    replicas: int = spec_field("pods of the app")
+    image: Image = spec_field("the image")
+    model_name: str = spec_field("the MLflow registered model", key="model.name")
+    tracking_uri: str = spec_field("the MLflow tracking server", key="mlflow.trackingUri")
+    serving: Serving = spec_field("how the app routes between the aliases")
+    analysis: Analysis = spec_field("what `verify` reads")
+    ingress: Ingress = spec_field("how clients reach the app")
+    metallb: MetalLB = spec_field("the environment's address pool")
+    # the chart convention for an app's Secret when the spec names none
+    secret_name: str = spec_field(
+        "the Secret holding `RELOAD_SECRET_TOKEN` and `SLACK_WEBHOOK_URL` (name only)",
+        key="secrets.name",
+        derived=Derived(lambda ctx: f"{ctx.names['app']}-secrets", "`<app.name>-secrets`"),
+    )
+    sync_policy: SyncPolicy = spec_field("Argo CD's sync of the environment")
+    helm_values: dict[str, Any] = spec_field(
+        "free-form Helm values merged last (checked by the chart's `values.schema.json`)",
+        factory=dict,
+    )
+    rollout: Rollout = spec_field("how a new version arrives")
 
     def colour_replicas(self, colour: str) -> int:
         """Pods of a colour: `replicas` for the active one, `idleReplicas` for the other."""
         return self.replicas if colour == self.rollout.active else self.rollout.idle_replicas
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Spec:
     """The whole spec; `source` is its path relative to the repository root."""
 
-    source: str
-    repo_url: str
-    target_revision: str
-    argocd_namespace: str
-    project: str
-    app_name: str
-    environments: tuple[Environment, ...]
+    source: str = context_field(lambda ctx: ctx.names["source"])
+    repo_url: str = spec_field(
+        "the Git URL Argo CD pulls this repository from", key="repo.url", default=""
+    )
+    target_revision: str = spec_field(
+        "the branch Argo CD follows", key="repo.targetRevision", default="main"
+    )
+    argocd_namespace: str = spec_field(
+        "Argo CD's namespace", key="argocd.namespace", default="argocd"
+    )
+    project: str = spec_field(
+        "the AppProject the applications use", key="argocd.project", default=""
+    )
+    app_name: str = spec_field("the app's name", key="app.name", default="")
+    environments: tuple[Environment, ...] = context_field(lambda ctx: ctx.names["environments"])
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:
@@ -201,146 +361,34 @@ class Spec:
         return tuple(env.name for env in self.environments)
 
 
-def is_production_like_name(name: str) -> bool:
-    return name == "prod" or name.startswith(("prod-", "production"))
-
-
 def build_environment(
     name: str, data: dict[str, Any], app_image: dict[str, Any], app_name: str
 ) -> Environment:
-    """Build from a merged, schema-valid mapping."""
-    cluster = data["cluster"]
-    serving = data["serving"]
-    ingress = data.get("ingress", {})
-    metallb = data["metallb"]
-    sync = data["syncPolicy"]
-    image = {**app_image, **data.get("image", {})}
-    return Environment(
-        name=name,
-        cluster=Cluster(cluster["name"], cluster["server"], cluster.get("kubeContext")),
-        namespace=data["namespace"],
-        production_like=data.get("productionLike", is_production_like_name(name)),
-        replicas=data["replicas"],
-        image=Image(image["repository"], image.get("tag", "")),
-        model_name=data["model"]["name"],
-        tracking_uri=data["mlflow"]["trackingUri"],
-        serving=Serving(
-            mode=serving["mode"],
-            default_alias=serving["defaultAlias"],
-            canary_percent=serving["canaryPercent"],
-            ab_split_percent=serving["abSplitPercent"],
-            shadow_alias=serving.get("shadowAlias"),
-            poll_interval_seconds=serving.get("pollIntervalSeconds", 30),
-            shadow_percent=serving.get("shadowPercent", 10),
-            shadow_tolerance=float(serving.get("shadowTolerance", 0.0)),
-            canary_steps=tuple(sorted(serving.get("canarySteps", (10, 25, 50, 100)))),
-        ),
-        ingress=Ingress(
-            enabled=ingress.get("enabled", True),
-            host=ingress.get("host", ""),
-            tls_secret_name=ingress.get("tlsSecretName", ""),
-            class_name=ingress.get("className", "nginx"),
-            whitelist=tuple(ingress.get("whitelist", ())),
-            allow_public=ingress.get("allowPublic", False),
-            provider=ingress.get("provider", "nginx"),
-            gateway=build_gateway(ingress, data["namespace"], app_name),
-            client_address=ingress.get("clientAddress", "direct"),
-            trusted_hops=ingress.get("trustedHops"),
-            external_traffic_policy=_external_traffic_policy(ingress),
-            preview_host=ingress.get("previewHost"),
-        ),
-        metallb=MetalLB(
-            pool=metallb["pool"],
-            addresses=tuple(metallb["addresses"]),
-            namespace=metallb.get("namespace", "metallb-system"),
-            auto_assign=metallb.get("autoAssign", True),
-        ),
-        # the chart convention for an app's Secret when the spec names none
-        secret_name=(data.get("secrets") or {}).get("name") or f"{app_name}-secrets",
-        sync_policy=SyncPolicy(sync["automated"], sync["prune"], sync["selfHeal"]),
-        helm_values=data.get("helmValues", {}),
-        analysis=build_analysis(data.get("analysis") or {}, data["namespace"]),
-        rollout=build_rollout(data, image.get("tag", ""), serving["defaultAlias"]),
+    """Build from a merged, schema-valid mapping; `app.image` lies under everything."""
+    merged = {**data, "image": {**app_image, **(data.get("image") or {})}}
+    ctx = Context(Environment, merged, {"environment": name, "app": app_name})
+    env = build(Environment, merged, ctx)
+    return replace(env, ingress=_with_created_gateway(env.ingress, env.namespace, app_name))
+
+
+def _with_created_gateway(ingress: Ingress, namespace: str, app_name: str) -> Ingress:
+    """A Gateway gitopsgen creates is named after the app, in the environment's namespace, with
+    an `https` listener: the shared `name` and `namespace` (often in `defaults`) do not apply."""
+    gateway = ingress.gateway
+    if gateway is None or not gateway.create:
+        return ingress
+    created = replace(
+        gateway, name=app_name, namespace=namespace, section_name=gateway.section_name or "https"
     )
-
-
-def build_rollout(data: dict[str, Any], tag: str, alias: str) -> Rollout:
-    """The rollout section; a colour's tag defaults to the environment's, its alias to the
-    serving alias, the idle colour's replicas to `replicas`."""
-    rollout = data.get("rollout") or {}
-
-    def colour(name: str) -> Colour:
-        part = rollout.get(name) or {}
-        return Colour(name, (part.get("image") or {}).get("tag", tag), part.get("alias", alias))
-
-    return Rollout(
-        strategy=rollout.get("strategy", "single"),
-        active=rollout.get("active", "blue"),
-        blue=colour("blue"),
-        green=colour("green"),
-        idle_replicas=rollout.get("idleReplicas", data["replicas"]),
-        shadow_percent=rollout.get("shadowPercent", 0),
-    )
-
-
-def build_analysis(data: dict[str, Any], namespace: str) -> Analysis:
-    """The analysis section with its defaults; the selector defaults to the namespace, as
-    Prometheus's Kubernetes service discovery labels a pod's series."""
-    return Analysis(
-        prometheus_url=(data.get("prometheus") or {}).get("url"),
-        selector=data.get("selector", f'namespace="{namespace}"'),
-        window=data.get("window", "10m"),
-        min_samples=data.get("minSamples", 200),
-        max_error_rate=float(data.get("maxErrorRate", 0.01)),
-        max_p99_seconds=float(data.get("maxP99Seconds", 0.5)),
-        max_latency_ratio=float(data.get("maxLatencyRatio", 1.5)),
-        min_shadow_agreement=float(data.get("minShadowAgreement", 0.95)),
-    )
+    return replace(ingress, gateway=created)
 
 
 def build_spec(data: dict[str, Any], display: str, envs: tuple[Environment, ...]) -> Spec:
     """The spec's own fields where they are well-formed, else empty (policies skip them)."""
-
-    def text(section: str, key: str, default: str = "") -> str:
-        part = data.get(section)
-        value = part.get(key, default) if isinstance(part, dict) else default
-        return value if isinstance(value, str) else ""
-
-    return Spec(
-        source=display,
-        repo_url=text("repo", "url"),
-        target_revision=text("repo", "targetRevision", "main"),
-        argocd_namespace=text("argocd", "namespace", "argocd"),
-        project=text("argocd", "project"),
-        app_name=text("app", "name"),
-        environments=envs,
-    )
-
-
-def build_gateway(ingress: dict[str, Any], namespace: str, app_name: str) -> Gateway | None:
-    """The parent Gateway of a Gateway API provider (None for nginx, which ignores the field)."""
-    provider = ingress.get("provider", "nginx")
-    if provider not in GATEWAY_PROVIDERS:
-        return None
-    data = ingress.get("gateway") or {}
-    create = bool(data.get("create", False))
-    # `name` and `namespace` name the shared Gateway (often in `defaults`); a created one is
-    # named after the app, in the environment's namespace
-    return Gateway(
-        name=app_name if create else data.get("name", ""),
-        namespace=namespace if create else data.get("namespace", ""),
-        section_name=data.get("sectionName") or ("https" if create else None),
-        create=create,
-        class_name=data.get("className", GATEWAY_CLASS[provider]),
-        port=data.get("port", GATEWAY_PORT[provider]),
-    )
-
-
-def _external_traffic_policy(ingress: dict[str, Any]) -> str | None:
-    """As the spec says; a Gateway gitopsgen creates with envoy-gateway gets Local (Envoy
-    Gateway's own default for its Service) unless the spec says otherwise."""
-    given: str | None = ingress.get("externalTrafficPolicy")
-    created = (ingress.get("gateway") or {}).get("create", False)
-    if given is None and created and ingress.get("provider") == "envoy-gateway":
-        return "Local"
-    return given
+    sound = {
+        section: {k: v if isinstance(v, str) else "" for k, v in part.items()}
+        for section, part in data.items()
+        if section in ("repo", "argocd", "app") and isinstance(part, dict)
+    }
+    ctx = Context(Spec, sound, {"source": display, "environments": envs})
+    return build(Spec, sound, ctx)
