@@ -28,7 +28,10 @@ def clone_of_this_repository(dest: Path) -> Path:
     listed = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     for rel in filter(None, listed.split("\0")):
         source = REPO / rel
-        if source.is_file():
+        if source.is_symlink():  # the gitopsgen -> generator link: the clone's code is imported
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            (dest / rel).symlink_to(source.readlink())
+        elif source.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / rel)
     git(dest, "init", "--quiet", "-b", "main")
