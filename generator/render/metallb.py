@@ -27,5 +27,5 @@ def pool_path(env_name: str) -> str:
 def render_metallb(spec: Spec, _catalog: Catalog) -> dict[str, str]:
     return {
         pool_path(env.name): render_template("metallb-pool.yaml.j2", spec.source, env=env)
-        for env in spec.environments
+        for env in spec.by_environment()  # one pool per environment, shared by its services
     }

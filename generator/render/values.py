@@ -1,4 +1,5 @@
-"""apps/fastapi/values/<env>.yaml: the Helm values Argo CD layers on the chart's defaults."""
+"""apps/fastapi/values/<env>.yaml (<service>/<env>.yaml in the services form): the Helm values
+Argo CD layers on the chart's defaults."""
 
 from __future__ import annotations
 
@@ -40,8 +41,15 @@ _COMMENTS = {
 _GATEWAY_COMMENTS = {**_COMMENTS, "ingress": "Off: a Gateway API provider serves this environment."}
 
 
-def values_path(env_name: str) -> str:
-    return f"{VALUES_DIR}/{env_name}.yaml"
+def values_file(environment: str, service: str | None = None) -> str:
+    """`apps/fastapi/values/<env>.yaml`; in the services form one folder per service,
+    `apps/fastapi/values/<service>/<env>.yaml`."""
+    folder = VALUES_DIR if service is None else f"{VALUES_DIR}/{service}"
+    return f"{folder}/{environment}.yaml"
+
+
+def values_path(env: Environment) -> str:
+    return values_file(env.name, env.service)
 
 
 def app_environment(env: Environment) -> dict[str, str]:
@@ -146,7 +154,7 @@ def build_values(env: Environment) -> dict[str, Any]:
 
 def render_values(spec: Spec, _catalog: Catalog) -> dict[str, str]:
     return {
-        values_path(env.name): render_template(
+        values_path(env): render_template(
             "values.yaml.j2",
             spec.source,
             env=env,
