@@ -116,6 +116,9 @@ REGISTRY: dict[str, Check] = {
             "GG140", _E, "helmValues.env does not set a name the chart, the spec or the Secret owns"
         ),
         Check("GG141", _E, "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`"),
+        # GG150-GG151: several services in one repository (the services form)
+        Check("GG150", _E, "two services' Argo CD Applications do not share a name"),
+        Check("GG151", _E, "two services do not render one Kubernetes object on one cluster"),
         # GG180-GG183: blue-green of the serving image (rollout.strategy blueGreen)
         Check("GG180", _E, "each colour's image tag is pinned; a warning outside production-like"),
         Check("GG181", _E, "the two colours differ in image tag or alias"),
