@@ -15,7 +15,7 @@ import yaml
 
 from gitopsgen.render.values import values_path
 from gitopsgen.spec.edit import scalar_text
-from gitopsgen.spec.model import Spec
+from gitopsgen.spec.model import Environment, Spec
 from gitopsgen.validate.helm import load_chart, render_chart
 
 ObjectKey = tuple[str, str]  # (kind, namespace/name)
@@ -27,21 +27,22 @@ ARGO_CD = "Argo CD"
 def object_changes(
     root: Path, before: Spec, after: Spec, old_files: dict[str, str], new_files: dict[str, str]
 ) -> dict[str, list[str]]:
-    """group (an environment, or Argo CD) -> ["Deployment ns/name: env DEFAULT_ALIAS B -> A"]."""
+    """group (a target's key: an environment, or `env/service`; or Argo CD) ->
+    ["Deployment ns/name: env DEFAULT_ALIAS B -> A"]."""
     out: dict[str, list[str]] = {}
     chart = None
     for env in after.environments:
-        path = values_path(env.name)
+        path = values_path(env)
         if old_files.get(path) == new_files.get(path):
             continue
         chart = chart if chart is not None else load_chart(root)
         if not hasattr(chart, "render"):
-            out[env.name] = ["the chart cannot be loaded; see `gitopsgen validate`"]
+            out[env.target.key] = ["the chart cannot be loaded; see `gitopsgen validate`"]
             continue
-        old_env = before.environment(env.name) if env.name in before.names else None
-        old = _chart_objects(chart, old_env, old_files.get(path), env.namespace, before.app_name)
-        new = _chart_objects(chart, env, new_files.get(path), env.namespace, after.app_name)
-        out.setdefault(env.name, []).extend(diff_objects(old, new))
+        old_env = _target_in(before, env)
+        old = _chart_objects(chart, old_env, old_files.get(path), env.namespace, env.release)
+        new = _chart_objects(chart, env, new_files.get(path), env.namespace, env.release)
+        out.setdefault(env.target.key, []).extend(diff_objects(old, new))
     for path in sorted(set(old_files) | set(new_files)):
         if path.startswith("apps/") or old_files.get(path) == new_files.get(path):
             continue
@@ -51,6 +52,13 @@ def object_changes(
         new = _objects(new_files.get(path) or "", "")
         out.setdefault(group, []).extend(diff_objects(old, new))
     return {group: lines for group, lines in out.items() if lines}
+
+
+def _target_in(spec: Spec, env: Environment) -> Environment | None:
+    try:
+        return spec.target(env.target.key)
+    except KeyError:
+        return None
 
 
 def _chart_objects(
