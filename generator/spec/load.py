@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import ValidationError
 
 from gitopsgen.errors import SpecError, SpecUnreadable
-from gitopsgen.findings import Finding, build_finding
+from gitopsgen.findings import Finding
 from gitopsgen.safepaths import read_input
-from gitopsgen.spec.forms import did_you_mean, form_problems
+from gitopsgen.spec.forms import form_problems
 from gitopsgen.spec.merge import (
     PER_ENVIRONMENT,
     Target,
@@ -27,6 +24,16 @@ from gitopsgen.spec.merge import (
     written_at,
 )
 from gitopsgen.spec.model import Spec, build_environment, build_spec
+from gitopsgen.spec.schema import (
+    SCHEMA_IDS,
+    environment_validator,
+    error_findings,
+    finding_at,
+    name_validator,
+    schema_finding,
+    spec_schema,
+    validators,
+)
 from gitopsgen.yamlsource import PathPart, SourceDocument, format_path, load_document
 
 # Kept importable from here: the levels and their merge live in spec.merge.
@@ -42,74 +49,6 @@ __all__ = [
     "spec_schema",
     "written_at",
 ]
-
-# Stable ids of the spec's own checks (policies of the validator are GG1xx).
-SCHEMA_IDS = {
-    "syntax": "GG001",
-    "duplicate-key": "GG002",
-    "additionalProperties": "GG003",
-    "required": "GG004",
-    "type": "GG005",
-    "range": "GG006",
-    "enum": "GG007",
-    "pattern": "GG008",
-    "other": "GG009",
-    "alias-limit": "GG010",
-}
-_RANGE_KEYWORDS = {
-    "minimum",
-    "maximum",
-    "minItems",
-    "maxItems",
-    "minLength",
-    "maxLength",
-    "minProperties",
-    "maxProperties",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-}
-
-
-@cache
-def spec_schema() -> dict[str, Any]:
-    text = resources.files("gitopsgen").joinpath("schemas/environments.schema.json").read_text()
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-@cache
-def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
-    schema = spec_schema()
-    resolved = {
-        "$schema": schema["$schema"],
-        "$defs": schema["$defs"],
-        "$ref": "#/$defs/resolvedEnvironment",
-    }
-    return Draft202012Validator(schema), Draft202012Validator(resolved)
-
-
-@cache
-def _environment_validator() -> Draft202012Validator:
-    """One environment after `defaults` are merged in: its fields and what it must have."""
-    schema = spec_schema()
-    return Draft202012Validator(
-        {
-            "$schema": schema["$schema"],
-            "$defs": schema["$defs"],
-            "allOf": [
-                {"$ref": "#/$defs/environmentFields"},
-                {"$ref": "#/$defs/resolvedEnvironment"},
-            ],
-        }
-    )
-
-
-@cache
-def _name_validator(definition: str = "dnsLabel") -> Draft202012Validator:
-    schema = spec_schema()
-    return Draft202012Validator(
-        {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
-    )
 
 
 def load_spec(path: Path, root: Path) -> tuple[Spec, SourceDocument]:
@@ -155,14 +94,16 @@ def read_spec(text: str, display: str) -> SpecReading:
     """The schema's findings and the accepted parts of the spec; never raises on bad input."""
     doc, problems = load_document(text)
     findings = [
-        _finding(
+        schema_finding(
             display, p.position.line, p.position.column, p.kind, format_path(p.path), p.message
         )
         for p in problems
     ]
     if doc.node is None or not isinstance(doc.data, dict):
         if not findings:
-            findings.append(_finding(display, 1, 1, "type", "", "the spec must be a YAML mapping"))
+            findings.append(
+                schema_finding(display, 1, 1, "type", "", "the spec must be a YAML mapping")
+            )
         return SpecReading(doc, findings, None, {}, findings[0])
     findings.extend(_schema_findings(doc, display))
     findings.extend(_form_findings(doc, display))
@@ -192,7 +133,7 @@ def _is_global(finding: Finding, data: dict[str, Any]) -> bool:
         return False
     parts = finding.path.split(".")
     named = len(parts) > 2 and parts[0] == "services" and parts[1] in declared_services(data)
-    return not (named and _name_validator("serviceName").is_valid(parts[1]))
+    return not (named and name_validator("serviceName").is_valid(parts[1]))
 
 
 def _broken_targets(
@@ -200,7 +141,7 @@ def _broken_targets(
 ) -> dict[str, Finding]:
     """Each target (an environment, or a service in one) the schema does not accept, with the
     first error that says why, by its key."""
-    validator = _environment_validator()
+    validator = environment_validator()
     services_form = is_services_form(doc.data)
     image_errors = [f for f in findings if f.path.startswith("app.image")]
     app_errors = [f for f in findings if f.path.startswith("app") or _is_global(f, doc.data)]
@@ -212,7 +153,7 @@ def _broken_targets(
             continue
         error = next(iter(sorted(validator.iter_errors(env), key=str)), None)
         if error is not None:
-            broken[target.key] = next(_error_findings(error, _prefix(target, error), doc, display))
+            broken[target.key] = next(error_findings(error, _prefix(target, error), doc, display))
             continue
         own = set(env.get("image") or {})
         if services_form:
@@ -232,11 +173,11 @@ def _broken_targets(
 
 
 def _bad_name(doc: SourceDocument, display: str, target: Target) -> Finding | None:
-    if not _name_validator().is_valid(target.environment):
+    if not name_validator().is_valid(target.environment):
         where: tuple[PathPart, ...] = ("environments", target.environment)
-        return _finding_at(doc, display, where, "pattern", "not a valid name")
-    if target.service is not None and not _name_validator("serviceName").is_valid(target.service):
-        return _finding_at(doc, display, target.path, "pattern", "not a valid service name")
+        return finding_at(doc, display, where, "pattern", "not a valid name")
+    if target.service is not None and not name_validator("serviceName").is_valid(target.service):
+        return finding_at(doc, display, target.path, "pattern", "not a valid service name")
     return None
 
 
@@ -275,25 +216,25 @@ def _mergeable(data: dict[str, Any]) -> bool:
 
 
 def _schema_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
-    validator, _ = _validators()
+    validator, _ = validators()
     for error in validator.iter_errors(doc.data):
         if not error.absolute_path and error.validator in ("anyOf", "not"):
             continue  # one form or the other: _form_findings says it in the spec's terms
-        yield from _error_findings(error, (), doc, display)
+        yield from error_findings(error, (), doc, display)
 
 
 def _form_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
     for problem in form_problems(doc.data):
-        yield _finding_at(
+        yield finding_at(
             doc, display, problem.path, problem.kind, problem.message, at_key=problem.at_key
         )
 
 
 def _resolved_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
-    _, validator = _validators()
+    _, validator = validators()
     for target, env in merged_targets(doc.data).items():
         for error in validator.iter_errors(env):
-            yield from _error_findings(error, _prefix(target, error), doc, display)
+            yield from error_findings(error, _prefix(target, error), doc, display)
     yield from _image_findings(doc, display)
 
 
@@ -313,7 +254,7 @@ def _image_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
         if not (isinstance(env.get("image"), dict) and "repository" in env["image"])
     ]
     if lacking:
-        yield _finding_at(
+        yield finding_at(
             doc,
             display,
             ("app", "image", "repository"),
@@ -330,7 +271,7 @@ def _service_image_findings(doc: SourceDocument, display: str) -> Iterator[Findi
         if target.service and not (isinstance(image, dict) and "repository" in image):
             lacking.setdefault(target.service, []).append(target.environment)
     for service, envs in lacking.items():
-        yield _finding_at(
+        yield finding_at(
             doc,
             display,
             ("services", service, "image", "repository"),
@@ -338,98 +279,6 @@ def _service_image_findings(doc: SourceDocument, display: str) -> Iterator[Findi
             f"'repository' is required: set image.repository in services.{service} (or in "
             f"environments.<env>.services.{service} of {', '.join(envs)})",
         )
-
-
-def _error_findings(
-    error: ValidationError,
-    prefix: tuple[PathPart, ...],
-    doc: SourceDocument,
-    display: str,
-) -> Iterator[Finding]:
-    if error.validator in ("if", "then", "allOf", "anyOf", "oneOf") and error.context:
-        for sub in error.context:
-            yield from _error_findings(sub, prefix, doc, display)
-        return
-    inner = tuple(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted((error.schema.get("properties") or {}).keys())
-        extras = [k for k in error.instance if k not in allowed]
-        for key in extras:
-            yield _finding_at(
-                doc,
-                display,
-                (*prefix, *inner, key),
-                "additionalProperties",
-                f"unknown field {key!r}{did_you_mean(str(key), allowed)}",
-                at_key=True,
-            )
-        return
-    if "propertyNames" in error.absolute_schema_path:
-        yield _finding_at(
-            doc,
-            display,
-            (*prefix, *inner, str(error.instance)),
-            "pattern",
-            f"{error.instance!r} is not a valid name: use lowercase letters, digits "
-            "and '-' (a DNS label" + (", at most 53 characters)" if _is_service(error) else ")"),
-            at_key=True,
-        )
-        return
-    if error.validator == "required":
-        message = str(error.message).replace("is a required property", "is required")
-    else:
-        message = _short_message(error)
-    yield _finding_at(doc, display, (*prefix, *inner), _kind_of(error), message)
-
-
-def _is_service(error: ValidationError) -> bool:
-    return "services" in tuple(error.absolute_path)[-1:]
-
-
-def _finding_at(
-    doc: SourceDocument,
-    display: str,
-    path: tuple[PathPart, ...],
-    kind: str,
-    message: str,
-    *,
-    at_key: bool = False,
-) -> Finding:
-    """A finding at `path`, located where its value is written (a key's own name: at the key)."""
-    where = written_at(doc, path)
-    pos = doc.key_position_of(where) if at_key else doc.position_of(where)
-    return _finding(display, pos.line, pos.column, kind, format_path(path), message)
-
-
-_HINTS = {
-    "syntax": "fix the YAML at this place; the rest of the file is checked once it parses",
-    "duplicate-key": "keep one of the two entries",
-    "alias-limit": "write the values out where they are used",
-}
-
-
-def _finding(display: str, line: int, column: int, kind: str, path: str, message: str) -> Finding:
-    hint = _HINTS.get(kind, "see the spec reference in README.md")
-    return build_finding(SCHEMA_IDS[kind], display, line, column, path, message, hint)
-
-
-def _kind_of(error: ValidationError) -> str:
-    keyword = str(error.validator)
-    if keyword in _RANGE_KEYWORDS:
-        return "range"
-    if keyword in ("enum", "const"):
-        return "enum"
-    if keyword in ("type", "pattern", "required", "additionalProperties"):
-        return keyword
-    return "other"
-
-
-def _short_message(error: ValidationError) -> str:
-    if error.validator == "pattern":
-        return f"{error.instance!r} does not match the pattern {error.validator_value!r}"
-    if error.validator == "propertyNames":
-        return f"{error.instance!r} is not a valid name"
-    return str(error.message)
 
 
 def _display_path(path: Path, root: Path) -> str:
