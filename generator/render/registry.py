@@ -65,8 +65,12 @@ def render_all(spec: Spec, renderers: tuple[Renderer, ...] | None = None) -> dic
                     f"the folder {renderer.render.__name__} declares"
                 )
             _check_yaml(path, text)
-            files.add(path, text, f"{renderer.render.__name__} ({_first_object(text)})")
+            files.add(path, text, _owner(renderer, text))
     return dict(sorted(files.files.items()))
+
+
+def _owner(renderer: Renderer, text: str) -> Callable[[], str]:
+    return lambda: f"{renderer.render.__name__} ({_first_object(text)})"
 
 
 def _first_object(text: str) -> str:

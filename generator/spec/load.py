@@ -31,6 +31,7 @@ from gitopsgen.spec.schema import (
     finding_at,
     name_validator,
     schema_finding,
+    sound_targets,
     spec_schema,
     validators,
 )
@@ -146,12 +147,15 @@ def _broken_targets(
     image_errors = [f for f in findings if f.path.startswith("app.image")]
     app_errors = [f for f in findings if f.path.startswith("app") or _is_global(f, doc.data)]
     broken: dict[str, Finding] = {}
-    for target, env in merged_targets(doc.data).items():
+    targets = merged_targets(doc.data)
+    sound = sound_targets(targets)
+    for target, env in targets.items():
         bad_name = _bad_name(doc, display, target)
         if bad_name is not None:
             broken[target.key] = bad_name
             continue
-        error = next(iter(sorted(validator.iter_errors(env), key=str)), None)
+        errors = () if target in sound else validator.iter_errors(env)
+        error = next(iter(sorted(errors, key=str)), None)
         if error is not None:
             broken[target.key] = next(error_findings(error, _prefix(target, error), doc, display))
             continue
@@ -232,8 +236,10 @@ def _form_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
 
 def _resolved_findings(doc: SourceDocument, display: str) -> Iterator[Finding]:
     _, validator = validators()
-    for target, env in merged_targets(doc.data).items():
-        for error in validator.iter_errors(env):
+    targets = merged_targets(doc.data)
+    sound = sound_targets(targets)
+    for target, env in targets.items():
+        for error in () if target in sound else validator.iter_errors(env):
             yield from error_findings(error, _prefix(target, error), doc, display)
     yield from _image_findings(doc, display)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -74,6 +74,43 @@ def environment_validator() -> Draft202012Validator:
             ],
         }
     )
+
+
+# From this many targets on, each is first checked by a generated validator (fastjsonschema):
+# 0.09 ms against jsonschema's 0.9 ms per target, for 0.15 s of compiling; only a target it
+# refuses is checked again by jsonschema, for the findings.
+FAST_FROM = 100
+
+
+@cache
+def _fast_environment_check() -> Callable[[Any], bool] | None:
+    """The generated twin of `environment_validator` (None without fastjsonschema)."""
+    try:
+        import fastjsonschema  # compiles the schema into Python; only for large specs
+    except ImportError:  # optional: jsonschema alone gives the same answers, slower
+        return None
+    schema = spec_schema()
+    check = fastjsonschema.compile(
+        {"$defs": schema["$defs"], "allOf": environment_validator().schema["allOf"]},
+        use_default=False,  # never fill defaults into the data it checks
+    )
+
+    def valid(data: Any) -> bool:
+        try:
+            check(data)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return valid
+
+
+def sound_targets(targets: dict[Any, dict[str, Any]]) -> set[Any]:
+    """The targets the generated validator accepts, in a spec of FAST_FROM targets or more
+    (none below that: compiling would cost more than it saves); their merged fields need no
+    jsonschema pass, which would find nothing."""
+    check = _fast_environment_check() if len(targets) >= FAST_FROM else None
+    return set() if check is None else {t for t, data in targets.items() if check(data)}
 
 
 @cache
