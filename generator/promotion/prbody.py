@@ -11,7 +11,7 @@ from gitopsgen.promotion.edit import Edit
 from gitopsgen.promotion.facts import PullRequestFacts
 from gitopsgen.spec.edit import scalar_text
 from gitopsgen.spec.merge import merged_environments
-from gitopsgen.spec.model import ALIAS_COLOURS, Environment
+from gitopsgen.spec.model import ALIAS_COLOURS
 
 ROUTING_FIELDS = {"mode", "defaultAlias", "canaryPercent", "abSplitPercent"}
 
@@ -79,24 +79,24 @@ def _kubernetes(facts: PullRequestFacts) -> list[str]:
     if not facts.objects:
         return [*lines, "", "No object changes."]
     for group, changes in facts.objects.items():
-        where = ""
-        env = _target(facts, group)
-        if env is not None:
-            where = f" (cluster `{env.cluster.name}`, namespace `{env.namespace}`)"
-        lines += ["", f"**{group}**{where}", "", *[f"- `{c}`" for c in changes]]
+        lines += ["", f"**{group}**{_where(facts, group)}", "", *[f"- `{c}`" for c in changes]]
     return lines
+
+
+def _where(facts: PullRequestFacts, group: str) -> str:
+    """A target's cluster and namespace; an environment's cluster alone for what its services
+    share (its MetalLB folder, in the services form)."""
+    try:
+        env = facts.after.target(group)
+    except KeyError:
+        if group not in facts.after.names:
+            return ""
+        return f" (cluster `{facts.after.environment(group).cluster.name}`)"
+    return f" (cluster `{env.cluster.name}`, namespace `{env.namespace}`)"
 
 
 def _traffic_row(label: str, mode: str, shares: dict[str, float]) -> str:
     return f"| {label} ({mode}) | {shares['A']:g}% | {shares['B']:g}% |"
-
-
-def _target(facts: PullRequestFacts, group: str) -> Environment | None:
-    """The target an object group names (`prod`, `prod/fraud`, or a MetalLB folder's env)."""
-    try:
-        return facts.after.target(group)
-    except KeyError:
-        return facts.after.environment(group) if group in facts.after.names else None
 
 
 def undo_command(edit: Edit, before: dict[str, Any]) -> str:

@@ -87,6 +87,8 @@ def _one_form(data: dict[str, Any]) -> Iterator[FormProblem]:
 
 
 def _services_form(data: dict[str, Any]) -> Iterator[FormProblem]:
+    if not isinstance(data.get("services"), dict):
+        return  # the schema says what `services` should be; nothing to check against
     declared = declared_services(data)
     for service, fields in _mapping(data.get("services")).items():
         for key in (*PER_ENVIRONMENT, "services"):
