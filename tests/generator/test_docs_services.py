@@ -20,8 +20,8 @@ BLOCK = re.compile(r"(<!-- gitopsgen-output: (\S+) -->\n```[a-z]*\n)(.*?)(```)",
 
 
 @pytest.fixture
-def example(tmp_path: Path, origin: Path) -> Path:
-    """The example spec alone (nothing rendered yet), the chart and the routing, in git."""
+def example(tmp_path: Path) -> Path:
+    """The example spec alone (nothing rendered yet), the chart and the routing."""
     root = tmp_path / "repo"
     (root / "environments").mkdir(parents=True)
     shutil.copy2(EXAMPLE / "spec.yaml", root / SPEC)
