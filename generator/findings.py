@@ -119,6 +119,9 @@ REGISTRY: dict[str, Check] = {
         Check("GG141", _E, "spec values Argo CD evaluates as Go templates hold no `{{` or `}}`"),
         # asked only with `validate --tracking-uri`: the registry is not offline
         Check("GG150", _E, "a pinned model version (model.versions) exists in the registry"),
+        # GG152-GG153: several services in one repository (the services form)
+        Check("GG152", _E, "two services' Argo CD Applications do not share a name"),
+        Check("GG153", _E, "two services do not render one Kubernetes object on one cluster"),
         # GG180-GG183: blue-green of the serving image (rollout.strategy blueGreen)
         Check("GG180", _E, "each colour's image tag is pinned; a warning outside production-like"),
         Check("GG181", _E, "the two colours differ in image tag or alias"),

@@ -77,7 +77,7 @@ def simulate(
     counts = Counter(route(f"client-{i}") for i in range(clients))
     shares = {alias: 100.0 * counts[alias] / clients for alias in ("A", "B")} if clients else {}
     return Split(
-        env.name, s.mode, s.default_alias, clients, shares, {cid: route(cid) for cid in client_ids}
+        env.title, s.mode, s.default_alias, clients, shares, {cid: route(cid) for cid in client_ids}
     )
 
 

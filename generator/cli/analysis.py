@@ -18,6 +18,7 @@ from gitopsgen.cli.common import (
     load_for_environment,
     reports_errors,
     root_option,
+    service_option,
     spec_option,
 )
 from gitopsgen.cli.promotion import apply_and_show, git_options
@@ -72,11 +73,12 @@ def run_verification(
     prometheus: str | None,
     window: str | None,
     candidate: str | None,
+    service: str | None = None,
 ) -> Verification:
     from gitopsgen.analysis.prometheus import PrometheusClient, display_url
     from gitopsgen.analysis.verify import verify
 
-    env = current.require(environment)
+    env = current.require(environment, service)
     url = prometheus or env.analysis.prometheus_url
     if not url:
         raise click.UsageError(
@@ -91,9 +93,11 @@ def run_verification(
         "gitopsgen verify prod",
         "gitopsgen verify prod --prometheus http://127.0.0.1:9090 --window 30m --format json",
         "gitopsgen verify prod --rollback-on-failure --push --open-pr",
+        "gitopsgen verify prod --service fraud",
     )
 )
 @environment_argument
+@service_option
 @prometheus_option
 @window_option
 @candidate_option
@@ -115,6 +119,7 @@ def run_verification(
 @reports_errors
 def verify(
     environment: str,
+    service: str | None,
     prometheus: str | None,
     window: str | None,
     candidate: str | None,
@@ -132,8 +137,10 @@ def verify(
     from gitopsgen.analysis.verify import Verdict
     from gitopsgen.analysis.verify_report import REPORTERS
 
-    base, spec_path, current = load_for_environment(root, spec, environment)
-    result = run_verification(current, spec_path, environment, prometheus, window, candidate)
+    base, spec_path, current = load_for_environment(root, spec, environment, service)
+    result = run_verification(
+        current, spec_path, environment, prometheus, window, candidate, service
+    )
     click.echo(REPORTERS[fmt](result), nl=False)
     if rollback_on_failure and result.verdict is Verdict.FAILED:
         from gitopsgen.promotion.canary import rollback_for
@@ -151,9 +158,11 @@ def verify(
         "gitopsgen canary prod",
         "gitopsgen canary prod --push --open-pr",
         "gitopsgen canary prod --skip-verify",
+        "gitopsgen canary prod --service churn",
     )
 )
 @environment_argument
+@service_option
 @prometheus_option
 @window_option
 @click.option(
@@ -165,6 +174,7 @@ def verify(
 @reports_errors
 def canary(
     environment: str,
+    service: str | None,
     prometheus: str | None,
     window: str | None,
     skip_verify: bool,
@@ -180,12 +190,15 @@ def canary(
     from gitopsgen.analysis.verify_report import report_text
     from gitopsgen.promotion.canary import canary_edit
 
-    base, spec_path, current = load_for_environment(root, spec, environment)
+    base, spec_path, current = load_for_environment(root, spec, environment, service)
+    current.require(environment, service)  # one service: refused before asking Prometheus
     result = None
     if not skip_verify:
-        result = run_verification(current, spec_path, environment, prometheus, window, None)
+        result = run_verification(
+            current, spec_path, environment, prometheus, window, None, service
+        )
         click.echo(report_text(result), err=True, nl=False)
-    edit, section = canary_edit(current, environment, result, branch)
+    edit, section = canary_edit(current, environment, result, branch, service)
     apply_and_show(base, spec_path, current, edit, push, remote, open_pr, section)
 
 
