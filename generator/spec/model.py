@@ -75,14 +75,19 @@ class Environment:
     replicas: int = spec_field("pods of the app")
     image: Image = spec_field("the image")
     model_name: str = spec_field("the MLflow registered model", key="model.name")
+    model_versions: tuple[tuple[str, str], ...] = spec_field(
+        "pins: the registered model version (digits, quoted) an alias serves exactly, never "
+        "following the registry ([pinning](pinning.md)); alias -> version",
+        key="model.versions",
+        convert=_pins,
+        derived=Derived(lambda _ctx: (), "unpinned: the alias follows the registry"),
+    )
     tracking_uri: str = spec_field("the MLflow tracking server", key="mlflow.trackingUri")
     serving: Serving = spec_field("how the app routes between the aliases")
     analysis: Analysis = spec_field("what `verify` reads")
     ingress: Ingress = spec_field("how clients reach the app")
     # None: no MetalLB (a cloud load balancer, say); nothing rendered
-    metallb: MetalLB | None = spec_field(
-        "the environment's address pool; absent: no MetalLB", shown="none", when=_has_metallb
-    )
+    metallb: MetalLB | None = spec_field("the environment's address pool", when=_has_metallb)
     # the chart convention for an app's Secret when the spec names none
     secret_name: str = spec_field(
         "the Secret holding `RELOAD_SECRET_TOKEN` and `SLACK_WEBHOOK_URL` (name only)",
@@ -93,13 +98,6 @@ class Environment:
         ),
     )
     sync_policy: SyncPolicy = spec_field("Argo CD's sync of the environment")
-    model_versions: tuple[tuple[str, str], ...] = spec_field(
-        "pins: alias -> the registered model version it serves exactly",
-        key="model.versions",
-        default=(),
-        convert=_pins,
-        shown="none",
-    )
     helm_values: dict[str, Any] = spec_field(
         "free-form Helm values merged last (checked by the chart's `values.schema.json`)",
         factory=dict,
@@ -340,4 +338,6 @@ def _sound_delivery(data: Any) -> dict[str, Any]:
     """The delivery keys of the right type (the schema reports the others)."""
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, _DELIVERY_TYPES.get(k, type(None)))}
+    return {
+        k: v for k, v in data.items() if k in _DELIVERY_TYPES and isinstance(v, _DELIVERY_TYPES[k])
+    }

@@ -160,7 +160,7 @@ class Rollout:
 
     strategy: RolloutStrategy = spec_field(
         "`single` (one Deployment) or `blueGreen` (two, see [Blue-green of the serving image]"
-        "(#blue-green-of-the-serving-image))",
+        "(blue-green.md))",
         default="single",
     )
     active: ColourName = spec_field(
@@ -240,7 +240,7 @@ class Ingress:
     provider: IngressProvider = spec_field(
         "what enforces the allow-list: `nginx` (ingress-nginx, retired upstream in March "
         "2026), `envoy-gateway` or `traefik` (see [Ingress providers]"
-        "(#ingress-providers-nginx-envoy-gateway-traefik))",
+        "(ingress.md))",
         default="nginx",
     )
     # set for the Gateway API providers only
@@ -276,8 +276,13 @@ class Ingress:
 
 @dataclass(frozen=True, kw_only=True)
 class MetalLB:
-    pool: str = spec_field("the IPAddressPool's name")
-    addresses: tuple[str, ...] = spec_field("the pool's CIDRs or `first-last` ranges")
+    pool: str = spec_field(
+        "the IPAddressPool's name; no `metallb` at all: no MetalLB (a cloud load balancer)",
+        shown="required with `metallb`",
+    )
+    addresses: tuple[str, ...] = spec_field(
+        "the pool's CIDRs or `first-last` ranges", shown="required with `metallb`"
+    )
     namespace: str = spec_field("MetalLB's namespace", default="metallb-system")
     auto_assign: bool = spec_field("MetalLB assigns from the pool on its own", default=True)
 

@@ -16,8 +16,8 @@ from gitopsgen.spec.load import parse_spec, spec_schema
 from gitopsgen.spec.model import Environment, Spec
 from tests.support import FROZEN_SPEC_TEXT, REPO
 
-# Where the table of an environment's fields lives (README until the reference moved to docs/).
-TABLE_FILES = (REPO / "docs" / "spec.md", REPO / "README.md")
+# Where the table of an environment's fields lives: the spec reference.
+TABLE_FILES = (REPO / "docs" / "spec.md",)
 TABLE = re.compile(
     r"^\| field \| meaning \| default \|\n\| --- \| --- \| --- \|\n(?:\|.*\n)+", re.M
 )
@@ -140,7 +140,7 @@ def _table_file() -> Path:
     for path in TABLE_FILES:
         if path.is_file() and TABLE.search(path.read_text()):
             return path
-    raise AssertionError("no table of an environment's fields in README.md or docs/spec.md")
+    raise AssertionError("no table of an environment's fields in docs/spec.md")
 
 
 def test_the_docs_table_of_fields_is_generated_from_the_model() -> None:
