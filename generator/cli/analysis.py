@@ -217,9 +217,11 @@ tracking_uri_option = click.option(
         "gitopsgen drift prod --tracking-uri http://127.0.0.1:5000 --format json",
         "gitopsgen drift prod --fix git --push --open-pr",
         "gitopsgen drift prod --fix registry --yes",
+        "gitopsgen drift prod --service fraud",
     )
 )
 @click.argument("environment", required=False, shell_complete=complete_environment)
+@service_option
 @tracking_uri_option
 @click.option(
     "--format",
@@ -249,6 +251,7 @@ tracking_uri_option = click.option(
 @reports_errors
 def drift(
     environment: str | None,
+    service: str | None,
     tracking_uri: str | None,
     fmt: str,
     fix: str | None,
@@ -266,8 +269,8 @@ def drift(
     from gitopsgen.analysis.drift import drift_report, registry_fixes
     from gitopsgen.analysis.drift_report import REPORTERS
 
-    base, spec_path, current = load_for_environment(root, spec, environment)
-    report = drift_report(current, environment, tracking_uri, timeout)
+    base, spec_path, current = load_for_environment(root, spec, environment, service)
+    report = drift_report(current, environment, tracking_uri, timeout, service)
     click.echo(REPORTERS[fmt](report), nl=False)
     if fix == "git":
         _pin_what_the_registry_says(
@@ -276,8 +279,8 @@ def drift(
     elif fix == "registry":
         moves = registry_fixes(report)
         for pin in moves:
-            env = current.require(pin.environment)
-            action = f"point {pin.model} alias {pin.alias} at version {pin.pinned} ({env.name})"
+            env = current.target(pin.environment)
+            action = f"point {pin.model} alias {pin.alias} at version {pin.pinned} ({env.title})"
             if not yes:
                 click.echo(f"would {action}; pass --yes to do it", err=True)
                 continue
@@ -311,13 +314,15 @@ def _pin_what_the_registry_says(
     if not fixes:
         click.echo("nothing to pin: no alias points at another existing version", err=True)
         return
-    for env_name, assignments in fixes.items():
-        edit = set_edit(current, env_name, list(assignments), branch)
+    for key, assignments in fixes.items():
+        target = current.target(key)
+        edit = set_edit(current, target.name, list(assignments), branch, target.service)
+        part = key.replace("/", "-")
         edit = replace(
             edit,
             branch=branch
-            or f"drift/{env_name}-" + "-".join(f"{p[-1].lower()}{v}" for p, v in assignments),
-            title=f"Pin {env_name} to the registry: "
+            or f"drift/{part}-" + "-".join(f"{p[-1].lower()}{v}" for p, v in assignments),
+            title=f"Pin {target.title} to the registry: "
             + ", ".join(f"model.versions.{p[-1]} -> {v}" for p, v in assignments),
         )
         apply_and_show(
