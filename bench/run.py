@@ -11,7 +11,14 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from bench import cel_bench, generator_bench, mirror_bench, serving_compare, shadow_bench
+from bench import (
+    cel_bench,
+    generator_bench,
+    mirror_bench,
+    services_bench,
+    serving_compare,
+    shadow_bench,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = (
@@ -81,6 +88,12 @@ def main() -> int:
         sections.append((REPO / "bench/notes.md").read_text())
         sections.append(shadow_bench.run())
         sections.append(mirror_bench.run())
+    skip_generator = os.environ.get("BENCH_SKIP_GENERATOR") == "1"
+    services = "## Several model services"
+    if skip_generator and services in (REPO / "BENCHMARKS.md").read_text():
+        sections.append(kept(services))
+    else:  # 20 services x 50 environments: 1,000 Applications
+        sections.append(services_bench.run())
     text = "\n".join(
         [
             "# Benchmarks",

@@ -70,6 +70,18 @@ class UnknownEnvironment(GitopsgenError):
     exit_code = ExitCode.USAGE
 
 
+class UnknownService(GitopsgenError):
+    """A command named a service the spec does not have (or not in that environment)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ServiceRequired(GitopsgenError):
+    """A command that changes one service was not told which, and the spec has several."""
+
+    exit_code = ExitCode.USAGE
+
+
 class EditError(GitopsgenError):
     """The field cannot be set this way (unknown environment, a list in the way, ...)."""
 

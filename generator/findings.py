@@ -120,6 +120,9 @@ REGISTRY: dict[str, Check] = {
         Check("GG142", _E, "helmValues does not set what gitopsgen renders from the spec"),
         # asked only with `validate --tracking-uri`: the registry is not offline
         Check("GG150", _E, "a pinned model version (model.versions) exists in the registry"),
+        # GG152-GG153: several services in one repository (the services form)
+        Check("GG152", _E, "two services' Argo CD Applications do not share a name"),
+        Check("GG153", _E, "two services do not render one Kubernetes object on one cluster"),
         Check("GG160", _W, "a canary does not send requests without x-client-id to its candidate"),
         # GG170-GG174: GitOps Promoter's documented rules it does not enforce (delivery hydrated)
         Check("GG170", _E, "activePath is set on all applications of a branch or on none"),

@@ -29,7 +29,7 @@ class PinState(StrEnum):
 
 @dataclass(frozen=True)
 class PinReport:
-    environment: str
+    environment: str  # the target's key: `prod`, or `prod/fraud` in the services form
     model: str
     alias: str
     pinned: str
@@ -52,9 +52,11 @@ class DriftReport:
         return any(p.drifted for p in self.pins)
 
 
-def pinned_environments(spec: Spec, environment: str | None) -> list[Environment]:
-    chosen = [spec.require(environment)] if environment else list(spec.environments)
-    return chosen
+def pinned_environments(
+    spec: Spec, environment: str | None, service: str | None = None
+) -> list[Environment]:
+    """The targets asked about: of one environment or all, of one service or all."""
+    return list(spec.select(environment, service))
 
 
 def check_pins(env: Environment, registry: MlflowRegistry) -> list[PinReport]:
@@ -74,12 +76,16 @@ def check_pins(env: Environment, registry: MlflowRegistry) -> list[PinReport]:
                 state = PinState.MISSING
             else:
                 state = PinState.DRIFT if points is not None else PinState.ALIAS_UNSET
-        reports.append(PinReport(env.name, env.model_name, alias, pinned, points, state))
+        reports.append(PinReport(env.target.key, env.model_name, alias, pinned, points, state))
     return reports
 
 
 def drift_report(
-    spec: Spec, environment: str | None, tracking_uri: str | None, timeout: float
+    spec: Spec,
+    environment: str | None,
+    tracking_uri: str | None,
+    timeout: float,
+    service: str | None = None,
 ) -> DriftReport:
     """Every pinned alias of the chosen environments against the registry. Each environment's
     own `mlflow.trackingUri` is asked unless `tracking_uri` overrides it (the spec's is usually
@@ -87,9 +93,9 @@ def drift_report(
     pins: list[PinReport] = []
     unpinned: list[str] = []
     shown = {display_url(tracking_uri)} if tracking_uri else set()
-    for env in pinned_environments(spec, environment):
+    for env in pinned_environments(spec, environment, service):
         if not env.model_versions:
-            unpinned.append(env.name)
+            unpinned.append(env.target.key)
             continue
         uri = tracking_uri or env.tracking_uri
         shown.add(display_url(uri))
@@ -98,7 +104,7 @@ def drift_report(
 
 
 def git_fixes(report: DriftReport) -> dict[str, list[tuple[tuple[str, ...], str]]]:
-    """Per environment, the spec assignments that pin what the registry says (registry led)."""
+    """Per target (its key), the spec assignments that pin what the registry says (registry led)."""
     fixes: dict[str, list[tuple[tuple[str, ...], str]]] = {}
     for pin in report.pins:
         if pin.state is PinState.DRIFT and pin.registry is not None:

@@ -12,7 +12,8 @@ from types import ModuleType
 
 from gitopsgen.errors import GitopsgenError
 from gitopsgen.scaffold.sources import serving_source
-from gitopsgen.spec.model import ALIAS_COLOURS, Environment, Serving, Spec
+from gitopsgen.spec.model import ALIAS_COLOURS, Environment, Spec
+from gitopsgen.spec.parts import Serving
 from gitopsgen.validate.policies.traffic import sends_anonymous_to_candidate
 
 ROUTING_FILE = "routing.py"  # in the serving app's source folder
@@ -94,7 +95,7 @@ def simulate(
     counts = Counter(route(f"client-{i}") for i in range(clients))
     shares = {alias: 100.0 * counts[alias] / clients for alias in ("A", "B")} if clients else {}
     return Split(
-        env.name, s.mode, s.default_alias, clients, shares, {cid: route(cid) for cid in client_ids}
+        env.title, s.mode, s.default_alias, clients, shares, {cid: route(cid) for cid in client_ids}
     )
 
 

@@ -54,6 +54,12 @@ class Target:
     selector: str
     window: str
     min_samples: int
+    service: str | None = None  # the services form: whose series the selector picks
+
+    @property
+    def command(self) -> str:
+        """The arguments that name it on the command line: `prod`, `prod --service fraud`."""
+        return self.environment + (f" --service {self.service}" if self.service else "")
 
 
 def other(alias: str) -> str:
@@ -88,6 +94,7 @@ def target_of(env: Environment, window: str | None = None, candidate: str | None
         selector=env.analysis.selector,
         window=window or env.analysis.window,
         min_samples=env.analysis.min_samples,
+        service=env.service,
     )
 
 
@@ -295,8 +302,10 @@ class Verification:
 
     def to_json(self) -> dict[str, Any]:
         t = self.target
+        service = {"service": t.service} if t.service else {}  # fields are only ever added
         return {
             "environment": t.environment,
+            **service,
             "verdict": self.verdict,
             "mode": t.mode,
             "candidate": t.candidate,

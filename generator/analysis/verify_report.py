@@ -39,7 +39,7 @@ def headline(v: Verification) -> str:
     t = v.target
     via = " (measured on its shadow comparisons)" if t.via_shadow else ""
     return (
-        f"verify {t.environment}: candidate {t.candidate}{via} against live {t.live}, "
+        f"verify {t.command}: candidate {t.candidate}{via} against live {t.live}, "
         f"mode {t.mode}, window {t.window}, minSamples {t.min_samples}, "
         f"selector {{{t.selector}}}, Prometheus {v.prometheus}"
     )
@@ -67,7 +67,7 @@ def report_text(v: Verification) -> str:
 def report_markdown(v: Verification) -> str:
     """The table a pull-request body carries."""
     lines = [
-        f"`gitopsgen verify {v.target.environment}`: **{v.verdict}** — candidate "
+        f"`gitopsgen verify {v.target.command}`: **{v.verdict}** — candidate "
         f"{v.target.candidate} against live {v.target.live} over {v.target.window}.",
         "",
         "| check | value | threshold | samples | verdict |",
@@ -88,7 +88,7 @@ def _escape(text: str) -> str:
 def report_github(v: Verification) -> str:
     level = {CheckVerdict.FAILED: "error", CheckVerdict.INCONCLUSIVE: "warning"}
     summary_level = {Verdict.FAILED: "error", Verdict.INCONCLUSIVE: "warning"}
-    env = v.target.environment
+    env = v.target.command
     lines = []
     for r in v.results:
         title, value, threshold, samples, verdict = _row(r)

@@ -19,6 +19,7 @@ from gitopsgen.cli.common import (
     load_for_environment,
     reports_errors,
     root_option,
+    service_option,
     spec_option,
 )
 from gitopsgen.cli.promotion import apply_and_show, git_options
@@ -73,11 +74,12 @@ def run_verification(
     prometheus: str | None,
     window: str | None,
     candidate: str | None,
+    service: str | None = None,
 ) -> Verification:
     from gitopsgen.analysis.prometheus import PrometheusClient, display_url
     from gitopsgen.analysis.verify import verify
 
-    env = current.require(environment)
+    env = current.require(environment, service)
     url = prometheus or env.analysis.prometheus_url
     if not url:
         raise click.UsageError(
@@ -92,9 +94,11 @@ def run_verification(
         "gitopsgen verify prod",
         "gitopsgen verify prod --prometheus http://127.0.0.1:9090 --window 30m --format json",
         "gitopsgen verify prod --rollback-on-failure --push --open-pr",
+        "gitopsgen verify prod --service fraud",
     )
 )
 @environment_argument
+@service_option
 @prometheus_option
 @window_option
 @candidate_option
@@ -116,6 +120,7 @@ def run_verification(
 @reports_errors
 def verify(
     environment: str,
+    service: str | None,
     prometheus: str | None,
     window: str | None,
     candidate: str | None,
@@ -133,8 +138,12 @@ def verify(
     from gitopsgen.analysis.verify import Verdict
     from gitopsgen.analysis.verify_report import REPORTERS
 
-    base, spec_path, current = load_for_environment(root, spec, environment, Access.PROMOTE)
-    result = run_verification(current, spec_path, environment, prometheus, window, candidate)
+    base, spec_path, current = load_for_environment(
+        root, spec, environment, service, Access.PROMOTE
+    )
+    result = run_verification(
+        current, spec_path, environment, prometheus, window, candidate, service
+    )
     click.echo(REPORTERS[fmt](result), nl=False)
     if rollback_on_failure and result.verdict is Verdict.FAILED:
         from gitopsgen.promotion.canary import rollback_for
@@ -152,9 +161,11 @@ def verify(
         "gitopsgen canary prod",
         "gitopsgen canary prod --push --open-pr",
         "gitopsgen canary prod --skip-verify",
+        "gitopsgen canary prod --service churn",
     )
 )
 @environment_argument
+@service_option
 @prometheus_option
 @window_option
 @click.option(
@@ -166,6 +177,7 @@ def verify(
 @reports_errors
 def canary(
     environment: str,
+    service: str | None,
     prometheus: str | None,
     window: str | None,
     skip_verify: bool,
@@ -181,12 +193,17 @@ def canary(
     from gitopsgen.analysis.verify_report import report_text
     from gitopsgen.promotion.canary import canary_edit
 
-    base, spec_path, current = load_for_environment(root, spec, environment, Access.PROMOTE)
+    base, spec_path, current = load_for_environment(
+        root, spec, environment, service, Access.PROMOTE
+    )
+    current.require(environment, service)  # one service: refused before asking Prometheus
     result = None
     if not skip_verify:
-        result = run_verification(current, spec_path, environment, prometheus, window, None)
+        result = run_verification(
+            current, spec_path, environment, prometheus, window, None, service
+        )
         click.echo(report_text(result), err=True, nl=False)
-    edit, section = canary_edit(current, environment, result, branch)
+    edit, section = canary_edit(current, environment, result, branch, service)
     apply_and_show(base, spec_path, current, edit, push, remote, open_pr, section)
 
 
@@ -205,9 +222,11 @@ tracking_uri_option = click.option(
         "gitopsgen drift prod --tracking-uri http://127.0.0.1:5000 --format json",
         "gitopsgen drift prod --fix git --push --open-pr",
         "gitopsgen drift prod --fix registry --yes",
+        "gitopsgen drift prod --service fraud",
     )
 )
 @click.argument("environment", required=False, shell_complete=complete_environment)
+@service_option
 @tracking_uri_option
 @click.option(
     "--format",
@@ -237,6 +256,7 @@ tracking_uri_option = click.option(
 @reports_errors
 def drift(
     environment: str | None,
+    service: str | None,
     tracking_uri: str | None,
     fmt: str,
     fix: str | None,
@@ -254,8 +274,8 @@ def drift(
     from gitopsgen.analysis.drift import drift_report, registry_fixes
     from gitopsgen.analysis.drift_report import REPORTERS
 
-    base, spec_path, current = load_for_environment(root, spec, environment)
-    report = drift_report(current, environment, tracking_uri, timeout)
+    base, spec_path, current = load_for_environment(root, spec, environment, service)
+    report = drift_report(current, environment, tracking_uri, timeout, service)
     click.echo(REPORTERS[fmt](report), nl=False)
     if fix == "git":
         _pin_what_the_registry_says(
@@ -264,8 +284,8 @@ def drift(
     elif fix == "registry":
         moves = registry_fixes(report)
         for pin in moves:
-            env = current.require(pin.environment)
-            action = f"point {pin.model} alias {pin.alias} at version {pin.pinned} ({env.name})"
+            env = current.target(pin.environment)
+            action = f"point {pin.model} alias {pin.alias} at version {pin.pinned} ({env.title})"
             if not yes:
                 click.echo(f"would {action}; pass --yes to do it", err=True)
                 continue
@@ -299,13 +319,15 @@ def _pin_what_the_registry_says(
     if not fixes:
         click.echo("nothing to pin: no alias points at another existing version", err=True)
         return
-    for env_name, assignments in fixes.items():
-        edit = set_edit(current, env_name, list(assignments), branch)
+    for key, assignments in fixes.items():
+        target = current.target(key)
+        edit = set_edit(current, target.name, list(assignments), branch, target.service)
+        part = key.replace("/", "-")
         edit = replace(
             edit,
             branch=branch
-            or f"drift/{env_name}-" + "-".join(f"{p[-1].lower()}{v}" for p, v in assignments),
-            title=f"Pin {env_name} to the registry: "
+            or f"drift/{part}-" + "-".join(f"{p[-1].lower()}{v}" for p, v in assignments),
+            title=f"Pin {target.title} to the registry: "
             + ", ".join(f"model.versions.{p[-1]} -> {v}" for p, v in assignments),
         )
         apply_and_show(

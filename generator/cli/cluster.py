@@ -16,6 +16,7 @@ from gitopsgen.cli.common import (
     load_for_environment,
     reports_errors,
     root_option,
+    service_option,
     spec_option,
 )
 
@@ -47,10 +48,13 @@ def cluster_options(func: F) -> F:
 
 @click.command(
     epilog=command_epilog(
-        "gitopsgen status", "gitopsgen status prod --context argocd --format json"
+        "gitopsgen status",
+        "gitopsgen status prod --context argocd --format json",
+        "gitopsgen status prod --service fraud",
     )
 )
 @click.argument("environment", required=False, shell_complete=complete_environment)
+@service_option
 @cluster_options
 @click.option(
     "--format",
@@ -64,6 +68,7 @@ def cluster_options(func: F) -> F:
 @reports_errors
 def status(
     environment: str | None,
+    service: str | None,
     kubeconfig: Path | None,
     context: str | None,
     request_timeout: float,
@@ -79,14 +84,16 @@ def status(
     from gitopsgen.live.report import render_table, status_json
     from gitopsgen.live.status import Clusters, environment_status
 
-    _, _, current = load_for_environment(root, spec, environment)
+    _, _, current = load_for_environment(root, spec, environment, service)
     clusters = Clusters(kubeconfig, context, request_timeout)
-    envs = [e for e in current.environments if environment in (None, e.name)]
     statuses = []
-    for env in envs:
-        click.echo(f"reading {env.name} (timeout {request_timeout:g}s per call)", err=True)
+    seen: set[str] = set()
+    for env in current.select(environment, service):
+        click.echo(f"reading {env.title} (timeout {request_timeout:g}s per call)", err=True)
+        site = env.name not in seen  # the MetalLB Application and pool: once per environment
+        seen.add(env.name)
         try:
-            statuses.append(environment_status(current, env, clusters))
+            statuses.append(environment_status(current, env, clusters, site))
         except ClusterUnreachable as exc:
             if output_format != "json":
                 raise
@@ -102,10 +109,13 @@ def status(
 
 @click.command(
     epilog=command_epilog(
-        "gitopsgen wait prod", "gitopsgen wait prod --revision HEAD --timeout 300"
+        "gitopsgen wait prod",
+        "gitopsgen wait prod --revision HEAD --timeout 300",
+        "gitopsgen wait prod --service fraud",
     )
 )
 @environment_argument
+@service_option
 @click.option(
     "--revision", default=None, help="Commit to wait for (default: origin/<target>, else HEAD)."
 )
@@ -119,6 +129,7 @@ def status(
 @reports_errors
 def wait(
     environment: str,
+    service: str | None,
     revision: str | None,
     timeout: float,
     interval: float,
@@ -128,12 +139,13 @@ def wait(
     spec: Path | None,
     root: Path | None,
 ) -> None:
-    """Wait until ENVIRONMENT's Applications are Synced and Healthy at a revision."""
+    """Wait until ENVIRONMENT's Applications (of every service, or of --service) are Synced and
+    Healthy at a revision."""
     from gitopsgen.git import Repo
     from gitopsgen.live.status import MESSAGE_CHARS, AppState, Clusters, wait_for
     from gitopsgen.text import printable
 
-    base, _, current = load_for_environment(root, spec, environment)
+    base, _, current = load_for_environment(root, spec, environment, service)
     target = revision or Repo.at(base).default_revision(current.target_revision)
 
     def progress(apps: list[AppState]) -> None:
@@ -143,16 +155,16 @@ def wait(
         )
 
     clusters = Clusters(kubeconfig, context, request_timeout)
-    result = wait_for(
-        current, current.require(environment), clusters, target, timeout, interval, progress
-    )
+    targets = current.select(environment, service)  # every service of it, or the one named
+    result = wait_for(current, targets, clusters, target, timeout, interval, progress)
     if not result.reached:
         last = "; ".join(
             f"{a.name} {a.sync}/{a.health} {a.message[:MESSAGE_CHARS]}".strip() for a in result.apps
         )
         click.echo(f"error: {result.reason}; last status: {printable(last or 'none')}", err=True)
         sys.exit(1)
-    click.echo(f"{environment} is Synced and Healthy at {target[:12]}")
+    who = environment if service is None else f"{service} in {environment}"
+    click.echo(f"{who} is Synced and Healthy at {target[:12]}")
 
 
 COMMANDS = (status, wait)

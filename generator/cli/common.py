@@ -134,31 +134,46 @@ def resolve_paths(
 
 
 def load_for_environment(
-    root: Path | None, spec: Path | None, environment: str | None, access: Access = Access.NONE
+    root: Path | None,
+    spec: Path | None,
+    environment: str | None,
+    service: str | None = None,
+    access: Access = Access.NONE,
 ) -> tuple[Path, Path, Spec]:
-    """(root, spec path, Spec) for a command about one environment (or all when None)."""
+    """(root, spec path, Spec) for a command about one environment (or all when None) and, in
+    the services form, one service (or all when None); unknown names are exit 2."""
     from gitopsgen.validate.checked_render import render_repository
 
     base, spec_path = resolve_paths(root, spec, access)
     current = render_repository(spec_path, base).spec
-    if environment is not None:
-        current.require(environment)
+    current.select(environment, service)
     return base, spec_path, current
 
 
-def complete_environment(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion of environment names, read from the spec without validating it."""
+def _spec_names(ctx: click.Context, section: str) -> list[str]:
+    """The keys of a section of the spec, read without validating it (for completion)."""
     import yaml
 
     from gitopsgen.safepaths import read_input
 
     try:
         _, spec_path = resolve_paths(ctx.params.get("root"), ctx.params.get("spec"))
-        data = yaml.safe_load(read_input(spec_path))
-        names = list((data or {}).get("environments") or {})
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+        data = yaml.safe_load(read_input(spec_path)) or {}
+        if section == "services" and "services" not in data:
+            return [str(data["app"]["name"])]  # the app form: its one app
+        return [str(n) for n in data.get(section) or {}]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, KeyError, TypeError):
         return []
-    return [str(n) for n in names if str(n).startswith(incomplete)]
+
+
+def complete_environment(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of environment names, read from the spec without validating it."""
+    return [n for n in _spec_names(ctx, "environments") if n.startswith(incomplete)]
+
+
+def complete_service(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of service names (in the app form, its app's name)."""
+    return [n for n in _spec_names(ctx, "services") if n.startswith(incomplete)]
 
 
 root_option = click.option(
@@ -174,3 +189,10 @@ spec_option = click.option(
     help="The environments spec (default: environments/environments.yaml under the root).",
 )
 environment_argument = click.argument("environment", shell_complete=complete_environment)
+service_option = click.option(
+    "--service",
+    default=None,
+    metavar="NAME",
+    shell_complete=complete_service,
+    help="The service (a spec with `services:`); may be left out when the spec has one.",
+)

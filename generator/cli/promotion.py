@@ -17,11 +17,12 @@ from gitopsgen.cli.common import (
     reports_errors,
     resolve_paths,
     root_option,
+    service_option,
     spec_option,
 )
 
 if TYPE_CHECKING:
-    from gitopsgen.promotion.edit import Edit
+    from gitopsgen.promotion.edit import Edit, Level
     from gitopsgen.spec.model import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,6 +48,17 @@ def git_options(func: F) -> F:
     return func
 
 
+level_option = click.option(
+    "--level",
+    type=click.Choice(("target", "environment", "service")),
+    default="target",
+    show_default=True,
+    help="Where the fields are written (services form): the service in the environment "
+    "(environments.ENV.services.NAME), the environment (environments.ENV, every service "
+    "there) or the service (services.NAME, every environment).",
+)
+
+
 def run_edit(
     root: Path | None,
     spec: Path | None,
@@ -55,13 +67,19 @@ def run_edit(
     remote: str,
     open_pr: bool,
     build: Callable[[Path, Path, Spec], Edit],
+    service: str | None = None,
+    section: Callable[[Spec], str] | None = None,
 ) -> None:
-    """The flow `promote`, `set` and `rollback` share: load, build the edit, branch, commit."""
-    base, spec_path, current = load_for_environment(root, spec, environment, Access.PROMOTE)
+    """The flow `promote`, `set` and `rollback` share: load, build the edit, branch, commit;
+    `section` adds to the pull request (set's model versions)."""
+    base, spec_path, current = load_for_environment(
+        root, spec, environment, service, Access.PROMOTE
+    )
     edit = build(base, spec_path, current)
     if edit.note:
         click.echo(f"note: {edit.note}", err=True)
-    apply_and_show(base, spec_path, current, edit, push, remote, open_pr)
+    extra = section(current) if section is not None else ""
+    apply_and_show(base, spec_path, current, edit, push, remote, open_pr, extra)
 
 
 def apply_and_show(
@@ -109,7 +127,9 @@ def commit(spec: Path | None, root: Path | None, message: str | None) -> None:
 
 @click.command(
     epilog=command_epilog(
-        "gitopsgen promote prod --to green", "gitopsgen promote prod --to A --push --open-pr"
+        "gitopsgen promote prod --to green",
+        "gitopsgen promote prod --to A --push --open-pr",
+        "gitopsgen promote prod --service fraud --to B",
     )
 )
 @environment_argument
@@ -120,6 +140,7 @@ def commit(spec: Path | None, root: Path | None, message: str | None) -> None:
     type=click.Choice(ALIAS_CHOICES, case_sensitive=False),
     help="A, B, blue (A) or green (B).",
 )
+@service_option
 @git_options
 @spec_option
 @root_option
@@ -127,6 +148,7 @@ def commit(spec: Path | None, root: Path | None, message: str | None) -> None:
 def promote(
     environment: str,
     to: str,
+    service: str | None,
     branch: str | None,
     push: bool,
     remote: str,
@@ -144,7 +166,10 @@ def promote(
         push,
         remote,
         open_pr,
-        lambda base, _path, current: promotion_edit(current, base, environment, to, branch),
+        lambda base, _path, current: promotion_edit(
+            current, base, environment, to, branch, service
+        ),
+        service,
     )
 
 
@@ -153,6 +178,8 @@ def promote(
     epilog=command_epilog(
         "gitopsgen set prod serving.mode=canary serving.canaryPercent=25",
         "gitopsgen set dev image.tag=1.4.2",
+        "gitopsgen set prod --service fraud replicas=6",
+        "gitopsgen set dev --service fraud --level service image.tag=2.2.0",
     ),
 )
 @environment_argument
@@ -164,6 +191,8 @@ def promote(
     help="For model.versions.*: the MLflow registry that must have the version; its facts "
     "(run, creation time, aliases) go into the pull request.",
 )
+@service_option
+@level_option
 @git_options
 @spec_option
 @root_option
@@ -172,6 +201,8 @@ def set_fields(
     environment: str,
     assignments: tuple[str, ...],
     tracking_uri: str | None,
+    service: str | None,
+    level: Level,
     branch: str | None,
     push: bool,
     remote: str,
@@ -185,22 +216,39 @@ def set_fields(
     from gitopsgen.spec.edit import parse_assignment
 
     parsed = [parse_assignment(a) for a in assignments]
-    base, spec_path, current = load_for_environment(root, spec, environment)
-    edit = set_edit(current, environment, parsed, branch)
-    if edit.note:
-        click.echo(f"note: {edit.note}", err=True)
-    section = pinned_version_section(current.require(environment), parsed, tracking_uri)
-    apply_and_show(base, spec_path, current, edit, push, remote, open_pr, section)
+
+    def build(_base: Path, _path: Path, current: Spec) -> Edit:
+        if level != "target" and not current.services_form:
+            raise click.UsageError(
+                f"--level {level} is for a spec with `services:`; an environment of the app "
+                "form has one level"
+            )
+        return set_edit(current, environment, parsed, branch, service, level)
+
+    def section(current: Spec) -> str:
+        # the pins' facts come from the registry of the (first) target the edit reaches
+        target = current.select(environment, service)[0]
+        return pinned_version_section(target, parsed, tracking_uri)
+
+    run_edit(root, spec, environment, push, remote, open_pr, build, service, section)
 
 
-@click.command(epilog=command_epilog("gitopsgen rollback prod", "gitopsgen rollback prod --push"))
+@click.command(
+    epilog=command_epilog(
+        "gitopsgen rollback prod",
+        "gitopsgen rollback prod --push",
+        "gitopsgen rollback prod --service fraud",
+    )
+)
 @environment_argument
+@service_option
 @git_options
 @spec_option
 @root_option
 @reports_errors
 def rollback(
     environment: str,
+    service: str | None,
     branch: str | None,
     push: bool,
     remote: str,
@@ -208,18 +256,24 @@ def rollback(
     spec: Path | None,
     root: Path | None,
 ) -> None:
-    """Undo ENVIRONMENT's last recorded change (promote, set, rollback or commit) exactly."""
+    """Undo ENVIRONMENT's last recorded change (promote, set, rollback or commit) exactly; with
+    --service, that service's last change there, no other's."""
     from gitopsgen.promotion.decisions import rollback_edit
 
-    def build(base: Path, spec_path: Path, _current: Spec) -> Edit:
-        return rollback_edit(base, spec_path, environment, branch)
+    def build(base: Path, spec_path: Path, current: Spec) -> Edit:
+        target = current.require(environment, service)  # the service's own history
+        return rollback_edit(base, spec_path, environment, branch, target.service)
 
-    run_edit(root, spec, environment, push, remote, open_pr, build)
+    run_edit(root, spec, environment, push, remote, open_pr, build, service)
 
 
 @click.command(
     "simulate",
-    epilog=command_epilog("gitopsgen simulate prod", "gitopsgen simulate prod --client-id alice"),
+    epilog=command_epilog(
+        "gitopsgen simulate prod",
+        "gitopsgen simulate prod --client-id alice",
+        "gitopsgen simulate prod --service fraud",
+    ),
 )
 @environment_argument
 @click.option(
@@ -230,6 +284,7 @@ def rollback(
     help="How many synthetic client ids to route.",
 )
 @click.option("--client-id", "client_ids", multiple=True, help="Show where this client goes.")
+@service_option
 @spec_option
 @root_option
 @reports_errors
@@ -237,21 +292,22 @@ def simulate_command(
     environment: str,
     clients: int,
     client_ids: tuple[str, ...],
+    service: str | None,
     spec: Path | None,
     root: Path | None,
 ) -> None:
-    """The traffic split of ENVIRONMENT, computed by the serving app's own routing function."""
+    """The traffic split of ENVIRONMENT (of each of its services, or of --service), computed by
+    the serving app's own routing function."""
     from gitopsgen.analysis.simulate import anonymous_clients, routing_file, simulate
 
-    base, _, current = load_for_environment(root, spec, environment)
+    base, _, current = load_for_environment(root, spec, environment, service)
     routing = routing_file(base, current)
-    split = simulate(current.require(environment), routing, clients, client_ids)
-    click.echo(split.summary() + f" over {clients} client ids")
-    click.echo(
-        f"requests without x-client-id: {anonymous_clients(current.require(environment).serving)}"
-    )
-    for cid, alias in split.assignments.items():
-        click.echo(f"{cid}: {alias}")
+    for target in current.select(environment, service):
+        split = simulate(target, routing, clients, client_ids)
+        click.echo(split.summary() + f" over {clients} client ids")
+        click.echo(f"requests without x-client-id: {anonymous_clients(target.serving)}")
+        for cid, alias in split.assignments.items():
+            click.echo(f"{cid}: {alias}")
 
 
 COMMANDS = (commit, promote, set_fields, rollback, simulate_command)

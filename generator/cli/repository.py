@@ -14,6 +14,7 @@ from gitopsgen.cli.common import (
     reports_errors,
     resolve_paths,
     root_option,
+    service_option,
     spec_option,
 )
 
@@ -121,13 +122,21 @@ def validate(
         sys.exit(1)
 
 
-@click.command(epilog=command_epilog("gitopsgen preview", "gitopsgen preview prod"))
+@click.command(
+    epilog=command_epilog(
+        "gitopsgen preview", "gitopsgen preview prod", "gitopsgen preview prod --service fraud"
+    )
+)
 @spec_option
 @root_option
 @click.argument("environment", required=False, shell_complete=complete_environment)
+@service_option
 @reports_errors
-def preview(spec: Path | None, root: Path | None, environment: str | None) -> None:
-    """Print the Applications the ApplicationSets will create (expanded by Go templates)."""
+def preview(
+    spec: Path | None, root: Path | None, environment: str | None, service: str | None
+) -> None:
+    """Print the Applications the ApplicationSets will create (expanded by Go templates); a
+    service an environment does not list is not deployed there, and a note says so."""
     import yaml
 
     from gitopsgen.validate.checked_render import render_repository
@@ -135,9 +144,17 @@ def preview(spec: Path | None, root: Path | None, environment: str | None) -> No
 
     base, spec_path = resolve_paths(root, spec, Access.READ)
     result = render_repository(spec_path, base)
-    if environment is not None:
-        result.spec.require(environment)
-    apps, findings = preview_files(result.files, environment)
+    result.spec.select(environment, service)
+    for target in result.spec.not_deployed:
+        if environment in (None, target.environment) and service in (None, target.service):
+            click.echo(
+                f"note: {target.service} is not deployed in {target.environment}: "
+                f"environments.{target.environment}.services does not list it",
+                err=True,
+            )
+    apps, findings = preview_files(
+        result.files, environment, service if result.spec.services_form else None
+    )
     for finding in findings:
         click.echo(f"{finding.one_line()} [{finding.id}]", err=True)
     click.echo(yaml.safe_dump_all(apps, sort_keys=False), nl=False)

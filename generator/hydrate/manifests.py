@@ -47,8 +47,8 @@ def _dump(doc: dict[str, Any]) -> str:
 def helm_command(spec: Spec, env: Environment) -> str:
     """The `helm template` line that renders what `manifest.yaml` holds (before sorting)."""
     return (
-        f"helm template {spec.release_name} {spec.chart_path} --namespace {env.namespace} "
-        f"--values {spec.chart_values_file} --values {values_path(spec, env.name)}"
+        f"helm template {env.release} {spec.chart_path} --namespace {env.namespace} "
+        f"--values {spec.chart_values_file} --values {values_path(spec, env)}"
     )
 
 
@@ -60,14 +60,20 @@ class ManifestSource:
         self.root, self.spec, self.files = root, spec, files
         self._chart: Any = None
 
+    def _target(self, app: HydratedApp) -> Environment:
+        """The environment of a folder's Application, else the service's target in it."""
+        if app.service == METALLB_SERVICE or not self.spec.services_form:
+            return self.spec.environment(app.environment)
+        return self.spec.require(app.environment, app.service)
+
     def commands(self, app: HydratedApp) -> tuple[str, ...]:
-        env = self.spec.environment(app.environment)
+        env = self._target(app)
         if app.service == METALLB_SERVICE:
             return ("gitopsgen render", f"cat {env_folder(env.name)}/*.yaml")
         return ("gitopsgen render", helm_command(self.spec, env))
 
     def manifests(self, app: HydratedApp) -> str:
-        env = self.spec.environment(app.environment)
+        env = self._target(app)
         if app.service == METALLB_SERVICE:
             folder = env_folder(env.name) + "/"
             return manifest_text([t for p, t in self.files.items() if p.startswith(folder)])
@@ -79,7 +85,7 @@ class ManifestSource:
         if isinstance(self._chart, Finding):
             raise HydrateError(self._chart.one_line())
         result = render_chart(
-            self._chart, self.spec, env, self.files[values_path(self.spec, env.name)], env.namespace
+            self._chart, self.spec, env, self.files[values_path(self.spec, env)], env.namespace
         )
         if result.findings:
             raise HydrateError("\n".join(f.one_line() for f in result.findings))

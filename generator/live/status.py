@@ -206,40 +206,43 @@ def _check(env: str, item: str, expected: str, live: str | None) -> Check:
     return Check(env, item, expected, shown, live == expected)
 
 
-def workload_checks(env: Environment, deployment: Any, ingress: Any, pool: Any) -> list[Check]:
+def workload_checks(
+    env: Environment, deployment: Any, ingress: Any, pool: Any, site: bool = True
+) -> list[Check]:
     """The live Deployment, Ingress and pool against what was rendered: the Helm values with
     helmValues merged, the values Argo CD hands the chart (pure)."""
     if env.rollout.blue_green:  # the colours' Deployments are checked on their own
-        return edge_checks(env, ingress, pool)
+        return edge_checks(env, ingress, pool, site)
     checks = []
     rendered = build_values(env)  # what was rendered, helmValues included
     container = dig(deployment, "spec", "template", "spec", "containers", 0)
     image = rendered["image"]
     expected_image = f"{image['repository']}:{image['tag']}"
-    checks.append(_check(env.name, "image", expected_image, text_at(container, "image")))
+    checks.append(_check(env.title, "image", expected_image, text_at(container, "image")))
     ready = None if deployment is None else text_at(deployment, "status", "readyReplicas") or "0"
-    checks.append(_check(env.name, "ready replicas", str(rendered["replicaCount"]), ready))
+    checks.append(_check(env.title, "ready replicas", str(rendered["replicaCount"]), ready))
     live_env = container_env(container)
     expected_env = rendered["env"]
     for name in WATCHED_ENV:
         live = live_env.get(name) if container is not None else None
-        checks.append(_check(env.name, f"env {name}", expected_env[name], live))
-    return checks + edge_checks(env, ingress, pool)
+        checks.append(_check(env.title, f"env {name}", expected_env[name], live))
+    return checks + edge_checks(env, ingress, pool, site)
 
 
-def edge_checks(env: Environment, ingress: Any, pool: Any) -> list[Check]:
-    """The Ingress allow-list and the MetalLB pool against what was rendered (pure)."""
+def edge_checks(env: Environment, ingress: Any, pool: Any, site: bool = True) -> list[Check]:
+    """The Ingress allow-list and the MetalLB pool against what was rendered (pure); the pool
+    only with `site` (once per environment: its services share it)."""
     checks = []
     if env.ingress.enabled and not env.ingress.uses_gateway_api:
         live_list = text_at(ingress, "metadata", "annotations", WHITELIST_ANNOTATION)
         expected = build_values(env)["ingress"]["annotations"][WHITELIST_ANNOTATION]
-        checks.append(_check(env.name, "ingress allow-list", expected, live_list))
-    if env.metallb is None:
+        checks.append(_check(env.title, "ingress allow-list", expected, live_list))
+    if not site or env.metallb is None:
         return checks
     listed = dig(pool, "spec", "addresses")
     addresses = None if pool is None else ",".join(_strings(listed))
     checks.append(
-        _check(env.name, f"pool {env.metallb.pool}", ",".join(env.metallb.addresses), addresses)
+        _check(env.title, f"pool {env.metallb.pool}", ",".join(env.metallb.addresses), addresses)
     )
     return checks
 
@@ -248,30 +251,36 @@ def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def app_names(spec: Spec, env: Environment) -> list[str]:
-    """The Applications the ApplicationSets create for the environment, as the renderers'
-    declarations say: the app's `<app.name>-<env>`, then one per environment folder it has."""
-    return application_names(spec, catalog(spec), env)
+def app_names(spec: Spec, env: Environment, site: bool = True) -> list[str]:
+    """The Applications the ApplicationSets create for the target, as the renderers'
+    declarations say: `<release>-<env>` (the release is app.name, or the service), then with
+    `site` one per environment folder it has (what the environment's services share)."""
+    names = application_names(spec, catalog(spec), env)
+    return names if site else names[:1]
 
 
-def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvStatus:
+def environment_status(
+    spec: Spec, env: Environment, clusters: Clusters, site: bool = True
+) -> EnvStatus:
+    """One target's status; `site` adds what its environment's services share (the MetalLB
+    Application and pool), which `status` reads once per environment."""
     argo = clusters.client()
-    result = EnvStatus(env.name)
+    result = EnvStatus(env.title)
     with _naming(env, argo):
-        for name in app_names(spec, env):
+        for name in app_names(spec, env, site):
             app = read_application(argo.api, spec.argocd_namespace, name, clusters.timeout)
             if app is None:
-                result.checks.append(_check(env.name, f"{name} sync", "Synced", None))
+                result.checks.append(_check(env.title, f"{name} sync", "Synced", None))
                 continue
             result.apps.append(app)
-            result.checks.append(_check(env.name, f"{name} sync", "Synced", app.sync))
-            result.checks.append(_check(env.name, f"{name} health", "Healthy", app.health))
+            result.checks.append(_check(env.title, f"{name} sync", "Synced", app.sync))
+            result.checks.append(_check(env.title, f"{name} health", "Healthy", app.health))
     from kubernetes import client  # slow to import: only status and wait need it
 
     workload = clusters.client(env.cluster.kube_context) if env.cluster.kube_context else argo
     with _naming(env, workload):
         api, timeout = workload.api, clusters.timeout
-        release = spec.app_name
+        release = env.release
         deployment = None
         if env.rollout.blue_green:  # two Deployments: each colour is compared on its own
             result.checks.extend(_bluegreen_checks(api, env, timeout, release))
@@ -282,7 +291,8 @@ def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvS
         if not env.ingress.uses_gateway_api:
             ingress_api = client.NetworkingV1Api(api)
             ingress = _release_object(ingress_api.list_namespaced_ingress, release, env, timeout)
-        result.checks.extend(workload_checks(env, deployment, ingress, _pool(api, env, timeout)))
+        pool = _pool(api, env, timeout) if site else None
+        result.checks.extend(workload_checks(env, deployment, ingress, pool, site))
         if env.ingress.enabled and env.ingress.uses_gateway_api:
             result.checks.extend(_gateway_checks(api, env, timeout, release))
     return result
@@ -291,14 +301,14 @@ def environment_status(spec: Spec, env: Environment, clusters: Clusters) -> EnvS
 def _bluegreen_checks(api: Any, env: Environment, timeout: float, release: str) -> list[Check]:
     selector = f"app.kubernetes.io/instance={release}"
     live = read_bluegreen_objects(api, env, timeout, selector, call)
-    return [_check(env.name, *row) for row in bluegreen_rows(env, *live)]
+    return [_check(env.title, *row) for row in bluegreen_rows(env, *live)]
 
 
 def _gateway_checks(api: Any, env: Environment, timeout: float, release: str) -> list[Check]:
     """The HTTPRoute and the provider's allow-list object against what the spec renders."""
 
     live = read_gateway_objects(api, env, timeout, f"app.kubernetes.io/instance={release}", call)
-    return [_check(env.name, *row) for row in gateway_rows(env, live, release)]
+    return [_check(env.title, *row) for row in gateway_rows(env, live, release)]
 
 
 @contextmanager
@@ -307,7 +317,7 @@ def _naming(env: Environment, connection: Connection) -> Iterator[None]:
     try:
         yield
     except ClusterUnreachable as exc:
-        raise ClusterUnreachable(f"{env.name}: {connection.describe()}: {exc}") from exc
+        raise ClusterUnreachable(f"{env.title}: {connection.describe()}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -319,15 +329,18 @@ class WaitResult:
 
 def wait_for(
     spec: Spec,
-    env: Environment,
+    env: Environment | tuple[Environment, ...],
     clusters: Clusters,
     revision: str,
     timeout: float,
     interval: float,
     progress: Callable[[list[AppState]], None],
 ) -> WaitResult:
-    """Poll until the environment's Applications are Synced and Healthy at `revision`; no call
-    and no pause outlasts `timeout` (a call is cut at what remains of it)."""
+    """Poll until the Applications of the target (or of every target given: the services of
+    one environment) are Synced and Healthy at `revision`; no call and no pause outlasts
+    `timeout` (a call is cut at what remains of it)."""
+    targets = env if isinstance(env, tuple) else (env,)
+    names = list(dict.fromkeys(n for t in targets for n in app_names(spec, t)))
     argo = clusters.client()
     deadline = time.monotonic() + timeout
 
@@ -336,16 +349,15 @@ def wait_for(
 
     apps: list[AppState] = []
     while True:
-        with _naming(env, argo):
+        with _naming(targets[0], argo):
             read = [
-                read_application(argo.api, spec.argocd_namespace, n, call_timeout())
-                for n in app_names(spec, env)
+                read_application(argo.api, spec.argocd_namespace, n, call_timeout()) for n in names
             ]
         apps = [a for a in read if a is not None]
         progress(apps)
         if any(a.health == "Degraded" for a in apps):
             return WaitResult(False, apps, "an Application is Degraded")
-        if len(apps) == len(app_names(spec, env)) and all(
+        if len(apps) == len(names) and all(
             a.settled and a.revision.startswith(revision) for a in apps
         ):
             return WaitResult(True, apps, "Synced and Healthy")

@@ -127,12 +127,12 @@ def apply_edit(
     before_text = spec_path.read_text()
     after_text = before_text
     for path, value in edit.assignments:
-        after_text = set_field(after_text, edit.env, path, value)
+        after_text = set_field(after_text, edit.where, path, value)
     before = yaml.load(before_text, Loader=FastLoader)
     changed = field_changes(before, yaml.load(after_text, Loader=FastLoader))
     if not changed:
         raise PromotionError(
-            f"{edit.env} already has that value of {_fields(edit)}; nothing to change"
+            f"{edit.who} already has that value of {_fields(edit)}; nothing to change"
         )
     try:
         with signals_raise(), scratch_worktree(repo, edit.branch, f"{edit.title!r}") as folder:
@@ -157,7 +157,7 @@ def apply_edit(
                 scratch.push(remote, edit.branch)
     except GitError as exc:
         raise PromotionError(
-            f"{edit.env} {_fields(edit)} not changed: {exc}; the repository is as it was "
+            f"{edit.who} {_fields(edit)} not changed: {exc}; the repository is as it was "
             f"(branch {original})"
         ) from exc
     return Outcome(edit.branch, sha, edit.title, body, paths, pushed=push)
@@ -173,6 +173,6 @@ def _require_committed(repo: Repo, spec_rel: str, edit: Edit) -> None:
     dirty = repo.run("status", "--porcelain", "--", f":(top){spec_rel}").stdout.strip()
     if dirty:
         raise PromotionError(
-            f"{edit.env} {_fields(edit)} not changed: {spec_rel} has uncommitted changes and "
+            f"{edit.who} {_fields(edit)} not changed: {spec_rel} has uncommitted changes and "
             "the promotion starts from HEAD; commit or stash them first"
         )

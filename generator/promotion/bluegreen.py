@@ -10,10 +10,10 @@ from typing import Any
 import yaml
 
 from gitopsgen.errors import PromotionError
-from gitopsgen.promotion.edit import Edit
+from gitopsgen.promotion.edit import Edit, branch_part
 from gitopsgen.promotion.facts import PullRequestFacts
-from gitopsgen.spec.load import deep_merge
-from gitopsgen.spec.model import COLOURS, Environment
+from gitopsgen.spec.merge import deep_merge
+from gitopsgen.spec.model import COLOURS, Environment, Spec
 
 
 def colour_switch_edit(env: Environment, to: str, branch: str | None) -> Edit:
@@ -22,32 +22,34 @@ def colour_switch_edit(env: Environment, to: str, branch: str | None) -> Edit:
     rollout = env.rollout
     if colour not in COLOURS:
         raise PromotionError(
-            f"{env.name} runs rollout.strategy blueGreen: promote to a colour, blue or green "
+            f"{env.title} runs rollout.strategy blueGreen: promote to a colour, blue or green "
             f"(each colour has its own alias: blue serves {rollout.blue.alias}, green "
             f"{rollout.green.alias}); {to!r} is an alias"
         )
     if rollout.active == colour:
         raise PromotionError(
-            f"{env.name} already sends all traffic to {colour} (rollout.active); nothing to promote"
+            f"{env.title} already sends all traffic to {colour} (rollout.active); nothing to "
+            "promote"
         )
     new = rollout.colour(colour)
     return Edit(
         env.name,
         ((("rollout", "active"), colour),),
-        branch or f"promote/{env.name}-{colour}",
-        f"Promote {env.name} to {colour} ({new.tag}, alias {new.alias}): "
+        branch or f"promote/{branch_part(env.name, env.service)}-{colour}",
+        f"Promote {env.title} to {colour} ({new.tag}, alias {new.alias}): "
         f"rollout.active {rollout.active} -> {colour}",
         None,
+        service=env.service,
     )
 
 
 def colour_section(facts: PullRequestFacts) -> list[str]:
     """Both colours before and after, the pods that will run and the idle colour's cost."""
-    name = facts.edit.env
-    if name not in facts.after.names or not facts.after.environment(name).rollout.blue_green:
+    key = facts.edit.target.key
+    after = _target_or_none(facts.after, key)
+    if after is None or not after.rollout.blue_green:
         return []
-    after = facts.after.environment(name)
-    before = facts.before.environment(name) if name in facts.before.names else after
+    before = _target_or_none(facts.before, key) or after
     lines = [
         "",
         "### Colours",
@@ -77,6 +79,13 @@ def colour_section(facts: PullRequestFacts) -> list[str]:
             f"to the preview Service ({idle}) and compares the answers."
         )
     return lines
+
+
+def _target_or_none(spec: Spec, key: str) -> Environment | None:
+    try:
+        return spec.target(key)
+    except KeyError:
+        return None
 
 
 def _cost(root: Path, chart_values: str, env: Environment, pods: int) -> str:

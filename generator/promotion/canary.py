@@ -11,7 +11,7 @@ from gitopsgen.analysis.verify import CheckVerdict, Verdict, Verification
 from gitopsgen.analysis.verify_report import report_markdown
 from gitopsgen.errors import PromotionError
 from gitopsgen.promotion.decisions import rollback_edit, set_edit
-from gitopsgen.promotion.edit import Edit
+from gitopsgen.promotion.edit import Edit, branch_part
 from gitopsgen.spec.model import Environment, Spec
 
 
@@ -59,11 +59,15 @@ def next_step(env: Environment) -> Step:
 
 
 def canary_edit(
-    spec: Spec, env_name: str, verification: Verification | None, branch: str | None
+    spec: Spec,
+    env_name: str,
+    verification: Verification | None,
+    branch: str | None,
+    service: str | None = None,
 ) -> tuple[Edit, str]:
     """(the edit of the next step, the PR body's verification section). `verification` None means
     --skip-verify; anything but Successful is refused."""
-    env = spec.require(env_name)
+    env = spec.require(env_name, service)
     step = next_step(env)
     if verification is not None and verification.verdict is not Verdict.SUCCESSFUL:
         failing = ", ".join(
@@ -72,14 +76,14 @@ def canary_edit(
             if r.verdict in (CheckVerdict.FAILED, CheckVerdict.INCONCLUSIVE)
         )
         raise PromotionError(
-            f"verify {env_name} is {verification.verdict}, not {Verdict.SUCCESSFUL}: {failing}; "
+            f"verify {env.title} is {verification.verdict}, not {Verdict.SUCCESSFUL}: {failing}; "
             "no step taken (--skip-verify overrides)"
         )
-    edit = set_edit(spec, env_name, step.assignments, None)
+    edit = set_edit(spec, env_name, step.assignments, None, env.service)
     edit = replace(
         edit,
-        branch=branch or f"canary/{env_name}-{step.slug}",
-        title=f"Canary {env_name}: {step.description}",
+        branch=branch or f"canary/{branch_part(env_name, env.service)}-{step.slug}",
+        title=f"Canary {env.title}: {step.description}",
     )
     return edit, verification_section(verification)
 
@@ -101,7 +105,7 @@ def rollback_for(
     alias before the last promotion comes back (`gitopsgen rollback`). A blue_green candidate that
     serves nothing needs no rollback: it is simply not promoted."""
     target = verification.target
-    env = spec.require(target.environment)
+    env = spec.require(target.environment, target.service)
     serving = env.serving
     if serving.mode != "blue_green":
         share = (
@@ -112,17 +116,18 @@ def rollback_for(
             env.name,
             [(("serving", "mode"), "blue_green"), (("serving", "defaultAlias"), "A")],
             None,
+            env.service,
         )
         edit = replace(
             edit,
-            branch=branch or f"rollback/{env.name}-A",
-            title=f"Roll back {env.name} to A (blue): end the {serving.mode} of B at {share}%",
+            branch=branch or f"rollback/{branch_part(env.name, env.service)}-A",
+            title=f"Roll back {env.title} to A (blue): end the {serving.mode} of B at {share}%",
         )
     elif target.candidate == serving.default_alias:
-        edit = rollback_edit(root, root / spec_rel, env.name, branch)
+        edit = rollback_edit(root, root / spec_rel, env.name, branch, env.service)
     else:
         raise PromotionError(
-            f"{env.name} serves {serving.default_alias} in blue_green; the failing candidate "
+            f"{env.title} serves {serving.default_alias} in blue_green; the failing candidate "
             f"{target.candidate} serves no traffic, so there is nothing to roll back: do not "
             "promote it"
         )
@@ -130,7 +135,7 @@ def rollback_for(
         f"- {r.check.title}: {r.reason} (`{r.check.query}`)" for r in verification.failed
     )
     section = (
-        f"### Why\n\n`gitopsgen verify {env.name}` failed:\n\n{failing}\n\n"
+        f"### Why\n\n`gitopsgen verify {env.name}{edit.flags}` failed:\n\n{failing}\n\n"
         + report_markdown(verification)
     )
     return edit, section

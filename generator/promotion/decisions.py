@@ -12,27 +12,31 @@ from gitopsgen.analysis.simulate import bucket_shares, routing_file, serves_ever
 from gitopsgen.errors import PromotionError
 from gitopsgen.git import Repo
 from gitopsgen.promotion.bluegreen import colour_switch_edit
-from gitopsgen.promotion.edit import Edit, normalise_alias
+from gitopsgen.promotion.edit import Edit, Level, branch_part, normalise_alias
 from gitopsgen.promotion.history import inverse_assignments, last_recorded_change
 from gitopsgen.promotion.trailers import TRAILER, value_text
-from gitopsgen.spec.load import merged_environments
+from gitopsgen.spec.merge import Target, merged_environments
 from gitopsgen.spec.model import ALIAS_COLOURS, Spec
 from gitopsgen.yamlsource import FastLoader
 
 
-def promotion_edit(spec: Spec, root: Path, env: str, to: str, branch: str | None) -> Edit:
+def promotion_edit(
+    spec: Spec, root: Path, env: str, to: str, branch: str | None, service: str | None = None
+) -> Edit:
     """`promote ENV --to X`: X serves all traffic once merged. In canary or ab_test that means
-    completing the rollout too: serving.mode becomes blue_green."""
-    environment = _environment(spec, env)
+    completing the rollout too: serving.mode becomes blue_green. In the services form only the
+    service's own fields in that environment change."""
+    environment = spec.require(env, service)
     if environment.rollout.blue_green:  # a colour of the serving image, not a model alias
         return colour_switch_edit(environment, to, branch)
     serving = environment.serving
     alias = normalise_alias(to)
     colour = f"{alias} ({ALIAS_COLOURS[alias]})"
     routing = routing_file(root, spec)
+    who = environment.title
     if serves_everything(environment, routing, alias):
         raise PromotionError(
-            f"{env} already serves all traffic from {colour} (serving.mode {serving.mode}, "
+            f"{who} already serves all traffic from {colour} (serving.mode {serving.mode}, "
             f"serving.defaultAlias {serving.default_alias}); nothing to promote"
         )
     assignments: list[tuple[tuple[str, ...], Any]] = []
@@ -46,23 +50,31 @@ def promotion_edit(spec: Spec, root: Path, env: str, to: str, branch: str | None
         described.append(f"mode {serving.mode} -> blue_green")
         share = bucket_shares(environment, routing)[alias]
         note = (
-            f"{colour} serves {share:g}% of {env}'s clients now (serving.mode {serving.mode}); "
+            f"{colour} serves {share:g}% of {who}'s clients now (serving.mode {serving.mode}); "
             f"this promotion sets serving.mode blue_green, so it serves all of them once merged"
         )
     return Edit(
         env,
         tuple(assignments),
-        branch or f"promote/{env}-{alias}",
-        f"Promote {env} to {colour}: {', '.join(described)}",
+        branch or f"promote/{branch_part(env, environment.service)}-{alias}",
+        f"Promote {who} to {colour}: {', '.join(described)}",
         None,
         note,
+        service=environment.service,
     )
 
 
 def set_edit(
-    spec: Spec, env: str, assignments: list[tuple[tuple[str, ...], Any]], branch: str | None
+    spec: Spec,
+    env: str,
+    assignments: list[tuple[tuple[str, ...], Any]],
+    branch: str | None,
+    service: str | None = None,
+    level: Level = "target",
 ) -> Edit:
-    _environment(spec, env)
+    """`set ENV FIELD=VALUE...`: in the services form at `level` (the service in the
+    environment unless told otherwise)."""
+    service = spec.require(env, service).service
     assignments = [(path, _pin_text(path, value)) for path, value in assignments]
     described = ", ".join(f"{'.'.join(p)}={value_text(v)}" for p, v in assignments)
     quotes = "'\""  # a quoted scalar's quotes say nothing in a branch name
@@ -77,9 +89,11 @@ def set_edit(
     return Edit(
         env,
         tuple(assignments),
-        branch or f"set/{env}-{slug}",
-        f"Set {described} in {env}",
+        branch or f"set/{_level_part(env, service, level)}-{slug}",
+        f"Set {described} {_level_title(env, service, level)}",
         None,
+        service=service,
+        level=level,
     )
 
 
@@ -90,25 +104,44 @@ def _pin_text(path: tuple[str, ...], value: Any) -> Any:
     return value
 
 
-def _environment(spec: Spec, env: str) -> Any:
-    return spec.require(env)
+def _level_part(env: str, service: str | None, level: Level) -> str:
+    if level == "service" and service is not None:
+        return service
+    return branch_part(env, service if level == "target" else None)
 
 
-def rollback_edit(root: Path, spec_path: Path, env: str, branch: str | None) -> Edit:
+def _level_title(env: str, service: str | None, level: Level) -> str:
+    if service is None:
+        return f"in {env}"
+    return {
+        "target": f"for {service} in {env}",
+        "environment": f"in {env} (every service there)",
+        "service": f"for {service} (every environment that runs it)",
+    }[level]
+
+
+def rollback_edit(
+    root: Path, spec_path: Path, env: str, branch: str | None, service: str | None = None
+) -> Edit:
     """The exact inverse of the latest commit reachable from HEAD that recorded a change of
-    `env` (its Gitopsgen-Change trailers), refused when the spec moved on since."""
-    recorded = last_recorded_change(Repo.at(root), env)
+    the target (its Gitopsgen-Change trailers), refused when the spec moved on since. In the
+    services form that is the service's own history in the environment, no other's."""
+    target = Target(env, service)
+    recorded = last_recorded_change(Repo.at(root), target.key)
     if recorded is None:
         raise PromotionError(
-            f"nothing to roll back: no commit reachable from HEAD records a change of {env} "
-            f"(a {TRAILER} trailer, which promote, set, rollback and commit add)"
+            f"nothing to roll back: no commit reachable from HEAD records a change of "
+            f"{target.key} (a {TRAILER} trailer, which promote, set, rollback and commit add)"
         )
-    current = merged_environments(yaml.load(spec_path.read_text(), Loader=FastLoader))[env]
-    assignments = inverse_assignments(recorded, env, current)
+    data = yaml.load(spec_path.read_text(), Loader=FastLoader)
+    current = merged_environments(data)[target.key]
+    assignments = inverse_assignments(recorded, target.key, current)
+    who = env if service is None else f"{service} in {env}"
     return Edit(
         env,
         tuple(assignments),
-        branch or f"rollback/{env}-{recorded.sha[:8]}",
-        f"Roll back {env}: undo {recorded.short} ({recorded.subject})",
+        branch or f"rollback/{branch_part(env, service)}-{recorded.sha[:8]}",
+        f"Roll back {who}: undo {recorded.short} ({recorded.subject})",
         None,
+        service=service,
     )

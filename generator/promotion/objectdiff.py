@@ -19,7 +19,7 @@ from gitopsgen.render.output import EnvironmentFolders, ThroughChart
 from gitopsgen.render.registry import catalog
 from gitopsgen.render.values import values_path
 from gitopsgen.spec.edit import scalar_text
-from gitopsgen.spec.model import Spec
+from gitopsgen.spec.model import Environment, Spec
 from gitopsgen.validate.helm import load_chart, render_chart
 
 ObjectKey = tuple[str, str]  # (kind, namespace/name)
@@ -30,21 +30,22 @@ ARGO_CD = "Argo CD"
 def object_changes(
     root: Path, before: Spec, after: Spec, old_files: dict[str, str], new_files: dict[str, str]
 ) -> dict[str, list[str]]:
-    """group (an environment, or Argo CD) -> ["Deployment ns/name: env DEFAULT_ALIAS B -> A"]."""
+    """group (a target's key: an environment, or `env/service`; or Argo CD) ->
+    ["Deployment ns/name: env DEFAULT_ALIAS B -> A"]."""
     out: dict[str, list[str]] = {}
     chart = None
     for env in after.environments:
-        path = values_path(after, env.name)
+        path = values_path(after, env)
         if old_files.get(path) == new_files.get(path):
             continue
         chart = chart if chart is not None else load_chart(root, after.chart_path)
         if not hasattr(chart, "render"):
-            out[env.name] = ["the chart cannot be loaded; see `gitopsgen validate`"]
+            out[env.target.key] = ["the chart cannot be loaded; see `gitopsgen validate`"]
             continue
-        old_env = before.environment(env.name) if env.name in before.names else None
+        old_env = _target_in(before, env)
         old = _chart_objects(chart, before, old_env, old_files.get(path), env.namespace)
         new = _chart_objects(chart, after, env, new_files.get(path), env.namespace)
-        out.setdefault(env.name, []).extend(diff_objects(old, new))
+        out.setdefault(env.target.key, []).extend(diff_objects(old, new))
     outputs = catalog(after)
     for path in sorted(set(old_files) | set(new_files)):
         output = outputs.output_of(path)
@@ -59,6 +60,13 @@ def object_changes(
         new = _objects(new_files.get(path) or "", "")
         out.setdefault(group, []).extend(diff_objects(old, new))
     return {group: lines for group, lines in out.items() if lines}
+
+
+def _target_in(spec: Spec, env: Environment) -> Environment | None:
+    try:
+        return spec.target(env.target.key)
+    except KeyError:
+        return None
 
 
 def _chart_objects(

@@ -38,7 +38,7 @@ def pinned_version_section(
         found = registry.version(env.model_name, version)
         if found is None:
             raise PromotionError(
-                f"{env.name}: the registry at {display_url(tracking_uri)} has no version "
+                f"{env.title}: the registry at {display_url(tracking_uri)} has no version "
                 f"{version} of {env.model_name!r}; nothing was changed"
             )
         created = datetime.fromtimestamp(found.created_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")

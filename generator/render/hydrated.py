@@ -1,5 +1,5 @@
-"""Where hydrated manifests live (delivery mode `hydrated`, docs/hydrate.md): one function of (service, environment) for an Application's
-folder, and the branch names GitOps Promoter derives from an environment's active branch.
+"""Where hydrated manifests live (delivery mode `hydrated`, docs/hydrate.md): one function of
+(service, environment) for an Application's folder, and the branch names GitOps Promoter derives from an environment's active branch.
 
 GitOps Promoter hard-codes the proposed branch as `<active>-next`, and in shared-branch mode
 (`activePath`) as `<active>-next/<activePath>` (docs/advanced-usage/custom-hydrator.md)."""
@@ -29,8 +29,8 @@ class HydratedApp:
 
 
 def services(spec: Spec) -> tuple[str, ...]:
-    """The services of the spec: `app.name` today; the `services:` form lists several."""
-    return (spec.app_name,)
+    """The services of the spec: `app.name`, or those the `services:` form lists."""
+    return spec.service_names
 
 
 def application_name(service: str, environment: str) -> str:
@@ -48,7 +48,8 @@ def application_path(service: str, environment: str) -> str:
 def hydrated_apps(spec: Spec, environment: str) -> tuple[HydratedApp, ...]:
     """Every Application of `environment`: each service's, then MetalLB's."""
     has_pool = spec.environment(environment).metallb is not None  # MetalLB is optional
-    names = (*services(spec), *((METALLB_SERVICE,) if has_pool else ()))
+    deployed = tuple(env.release for env in spec.deployments(environment))
+    names = (*deployed, *((METALLB_SERVICE,) if has_pool else ()))
     return tuple(
         HydratedApp(
             # a folder's Applications carry the project's name (two repositories, one Argo CD)

@@ -42,6 +42,6 @@ def render_metallb(spec: Spec, _catalog: Catalog) -> dict[str, str]:
         pool_path(env.name): render_template(
             "metallb-pool.yaml.j2", spec.source, env=env, metallb=env.metallb
         )
-        for env in spec.environments
+        for env in spec.by_environment()  # one pool per environment, shared by its services
         if env.metallb is not None
     }

@@ -10,6 +10,7 @@ import yaml
 
 from gitopsgen.errors import RenderError
 from gitopsgen.render import applicationsets, bootstrap, metallb, project, promoter, values
+from gitopsgen.render.files import RenderedFiles
 from gitopsgen.render.output import Catalog, Kind, Output
 from gitopsgen.spec.model import Spec
 from gitopsgen.yamlsource import FastLoader
@@ -66,7 +67,7 @@ def render_all(spec: Spec, renderers: tuple[Renderer, ...] | None = None) -> dic
     """Every rendered file, path -> text, sorted by path; each one parsed back as YAML."""
     chosen = RENDERERS if renderers is None else renderers
     bound = Catalog.for_spec((r.output for r in chosen), spec)
-    files: dict[str, str] = {}
+    files = RenderedFiles()
     for renderer, output in zip(chosen, bound.outputs, strict=True):
         for path, text in renderer.render(spec, bound).items():
             if not output.holds(path):
@@ -74,11 +75,21 @@ def render_all(spec: Spec, renderers: tuple[Renderer, ...] | None = None) -> dic
                     f"{path} is rendered outside {output.folder}/, "
                     f"the folder {renderer.render.__name__} declares"
                 )
-            if path in files:
-                raise RenderError(f"{path} is rendered twice")
             _check_yaml(path, text)
-            files[path] = text
-    return dict(sorted(files.items()))
+            files.add(path, text, _owner(renderer, text))
+    return dict(sorted(files.files.items()))
+
+
+def _owner(renderer: Renderer, text: str) -> Callable[[], str]:
+    return lambda: f"{renderer.render.__name__} ({_first_object(text)})"
+
+
+def _first_object(text: str) -> str:
+    """`Kind name` of a file's first document, to say what two writers of one path were."""
+    doc = next(iter(yaml.load_all(text, Loader=FastLoader)), None)
+    if isinstance(doc, dict) and "kind" in doc:
+        return f"{doc['kind']} {(doc.get('metadata') or {}).get('name', '?')}"
+    return "Helm values"
 
 
 def _check_yaml(path: str, text: str) -> None:

@@ -1,5 +1,6 @@
 """<values folder>/<env>.yaml (apps/fastapi/values/ here: `values/` beside the chart the spec
-names): the Helm values Argo CD layers on the chart's defaults."""
+names; <values folder>/<service>/<env>.yaml in the services form): the Helm values Argo CD
+layers on the chart's defaults."""
 
 from __future__ import annotations
 
@@ -74,8 +75,15 @@ _GATEWAY_COMMENTS = {**_COMMENTS, "ingress": "Off: a Gateway API provider serves
 PIN_VARIABLES = {"A": "MODEL_VERSION_A", "B": "MODEL_VERSION_B"}
 
 
-def values_path(spec: Spec, env_name: str) -> str:
-    return f"{spec.values_folder}/{env_name}.yaml"
+def values_file(folder: str, environment: str, service: str | None = None) -> str:
+    """`<folder>/<env>.yaml`; in the services form one folder per service,
+    `<folder>/<service>/<env>.yaml`."""
+    inner = folder if service is None else f"{folder}/{service}"
+    return f"{inner}/{environment}.yaml"
+
+
+def values_path(spec: Spec, env: Environment) -> str:
+    return values_file(spec.values_folder, env.name, env.service)
 
 
 def app_environment(env: Environment) -> dict[str, str]:
@@ -181,7 +189,7 @@ def build_values(env: Environment) -> dict[str, Any]:
 
 def render_values(spec: Spec, _catalog: Catalog) -> dict[str, str]:
     return {
-        values_path(spec, env.name): render_template(
+        values_path(spec, env): render_template(
             "values.yaml.j2",
             spec.source,
             env=env,

@@ -55,21 +55,25 @@ def _child(node: yaml.MappingNode, key: str) -> yaml.Node | None:
     return None
 
 
-def set_field(text: str, env: str, path: tuple[str, ...], value: Any) -> str:
-    """The spec text with `environments.<env>.<path>` set to `value`, all else byte for byte."""
+def set_field(text: str, where: str | tuple[str, ...], path: tuple[str, ...], value: Any) -> str:
+    """The spec text with `<where>.<path>` set to `value`, all else byte for byte. `where` is
+    the mapping that holds the fields: `("environments", env)` (an environment's name alone
+    means that), `("environments", env, "services", s)` or `("services", s)`."""
+    level = ("environments", where) if isinstance(where, str) else where
     root = yaml.compose(text, Loader=FastLoader)
     if not isinstance(root, yaml.MappingNode):
         raise EditError("the spec is not a mapping")
-    envs = _child(root, "environments")
-    node = _child(envs, env) if isinstance(envs, yaml.MappingNode) else None
+    node: yaml.Node | None = root
+    for part in level:
+        node = _child(node, part) if isinstance(node, yaml.MappingNode) else None
     if not isinstance(node, yaml.MappingNode):
-        raise EditError(f"no environment {env!r} in the spec")
+        raise EditError(f"no {'.'.join(level)} mapping in the spec")
     for depth, part in enumerate(path):
         child = _child(node, part)
         last = depth == len(path) - 1
         if child is None:
             edited = _insert(text, node, part, _nest(path[depth + 1 :], value))
-            return _checked(text, edited, env, path, value)
+            return _checked(text, edited, level, path, value)
         if last:
             if isinstance(child, yaml.CollectionNode) and not isinstance(value, dict | list):
                 kind = "mapping" if isinstance(child, yaml.MappingNode) else "list"
@@ -79,7 +83,7 @@ def set_field(text: str, env: str, path: tuple[str, ...], value: Any) -> str:
             )
             if isinstance(child, yaml.ScalarNode):
                 edited = retell_comment(edited, child.start_mark.line, str(child.value), value)
-            return _checked(text, edited, env, path, value)
+            return _checked(text, edited, level, path, value)
         if not isinstance(child, yaml.MappingNode):
             raise EditError(f"{'.'.join(path[: depth + 1])} is not a mapping")
         node = child
@@ -168,9 +172,13 @@ def _insert(text: str, mapping: yaml.MappingNode, key: str, value: Any) -> str:
     return str(text[:line_end] + "\n" + indent + entry + text[line_end:])
 
 
-def _checked(before: str, after: str, env: str, path: tuple[str, ...], value: Any) -> str:
+def _checked(
+    before: str, after: str, level: tuple[str, ...], path: tuple[str, ...], value: Any
+) -> str:
     expected = copy.deepcopy(yaml.load(before, Loader=FastLoader))
-    target = expected["environments"][env]
+    target = expected
+    for part in level:
+        target = target[part]
     for part in path[:-1]:
         target = target.setdefault(part, {})
     target[path[-1]] = value

@@ -1,173 +1,118 @@
-"""The typed spec: what renderers read. Defaults are merged once, when the spec is loaded."""
+"""The typed spec: what renderers read. Defaults are merged once, when the spec is loaded.
+
+Every field of an environment is declared with its spec key, its default and its meaning
+(`spec_field`, here and in spec.parts); `build` reads a merged mapping by those declarations,
+and the JSON Schema's `default`s and the docs' table of fields are tested against them: a
+default lives there only.
+"""
 
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
-from gitopsgen.errors import UnknownEnvironment
+from gitopsgen.errors import ServiceRequired, UnknownEnvironment, UnknownService
+from gitopsgen.spec.fields import Context, Derived, build, context_field, spec_field
+from gitopsgen.spec.merge import Target, declared_services, deployed_services
+from gitopsgen.spec.parts import (
+    ALIAS_COLOURS,
+    COLOURS,
+    GATEWAY_PROVIDERS,
+    Analysis,
+    Cluster,
+    Image,
+    Ingress,
+    MetalLB,
+    Rollout,
+    Serving,
+    SyncPolicy,
+    is_production_like_name,
+)
 
-ALIAS_COLOURS = {"A": "blue", "B": "green"}
+__all__ = [
+    "ALIAS_COLOURS",
+    "COLOURS",
+    "DEFAULT_CHART_PATH",
+    "GATEWAY_PROVIDERS",
+    "Delivery",
+    "Environment",
+    "Spec",
+    "Target",
+]
+
 # Where the serving chart lives unless the spec says otherwise (app.chart): this repository's.
 DEFAULT_CHART_PATH = "apps/fastapi/chart"
 
 
-@dataclass(frozen=True)
-class Image:
-    repository: str
-    tag: str
-
-    @property
-    def reference(self) -> str:
-        return f"{self.repository}:{self.tag}"
+def _pins(raw: Any) -> tuple[tuple[str, str], ...]:
+    """model.versions, a mapping alias -> version, as sorted pairs (hashable, in a fixed order)."""
+    return tuple(sorted((raw or {}).items()))
 
 
-@dataclass(frozen=True)
-class Cluster:
-    name: str
-    server: str
-    kube_context: str | None
+def _has_metallb(ctx: Context) -> bool:
+    return ctx.data.get("metallb") is not None
 
 
-@dataclass(frozen=True)
-class Serving:
-    mode: str
-    default_alias: str
-    canary_percent: int
-    ab_split_percent: int
-    shadow_alias: str | None
-    poll_interval_seconds: int
-    shadow_percent: int = 10
-    shadow_tolerance: float = 0.0
-    canary_steps: tuple[int, ...] = (10, 25, 50, 100)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What `verify` reads from Prometheus and the thresholds it judges the candidate by."""
-
-    prometheus_url: str | None
-    selector: str
-    window: str = "10m"
-    min_samples: int = 200
-    max_error_rate: float = 0.01
-    max_p99_seconds: float = 0.5
-    max_latency_ratio: float = 1.5
-    min_shadow_agreement: float = 0.95
-
-
-COLOURS = ("blue", "green")
-
-
-@dataclass(frozen=True)
-class Colour:
-    """One colour of a blueGreen rollout: a Deployment of its own image tag serving one alias."""
-
-    name: str
-    tag: str
-    alias: str
-
-
-@dataclass(frozen=True)
-class Rollout:
-    """How a new version of the serving app arrives: `single` (one Deployment) or `blueGreen`
-    (two, the Service selecting `active`; the other one is behind the preview Service)."""
-
-    strategy: str = "single"
-    active: str = "blue"
-    blue: Colour = Colour("blue", "", "A")
-    green: Colour = Colour("green", "", "B")
-    idle_replicas: int = 0
-    shadow_percent: int = 0
-
-    @property
-    def blue_green(self) -> bool:
-        return self.strategy == "blueGreen"
-
-    @property
-    def idle(self) -> str:
-        return "green" if self.active == "blue" else "blue"
-
-    def colour(self, name: str) -> Colour:
-        return self.blue if name == "blue" else self.green
-
-
-GATEWAY_PROVIDERS = ("envoy-gateway", "traefik")
-# A created Gateway's defaults: the GatewayClass each project's install guide names, and the
-# HTTPS port its proxy listens on (Traefik matches a listener to the entryPoint of that port).
-GATEWAY_CLASS = {"envoy-gateway": "eg", "traefik": "traefik"}
-GATEWAY_PORT = {"envoy-gateway": 443, "traefik": 8443}
-
-
-@dataclass(frozen=True)
-class Gateway:
-    """The HTTPRoute's parent: the platform team's shared Gateway, or one gitopsgen creates in
-    the environment's namespace (`create`)."""
-
-    name: str
-    namespace: str
-    section_name: str | None
-    create: bool
-    class_name: str
-    port: int
-
-
-@dataclass(frozen=True)
-class Ingress:
-    enabled: bool
-    host: str
-    tls_secret_name: str
-    class_name: str
-    whitelist: tuple[str, ...]
-    allow_public: bool
-    provider: str = "nginx"
-    gateway: Gateway | None = None  # set for the Gateway API providers only
-    client_address: str = "direct"
-    trusted_hops: int | None = None
-    external_traffic_policy: str | None = None  # None: the spec does not say
-    preview_host: str | None = None  # blueGreen: a host routed to the preview Service
-
-    @property
-    def uses_gateway_api(self) -> bool:
-        return self.provider in GATEWAY_PROVIDERS
-
-
-@dataclass(frozen=True)
-class MetalLB:
-    pool: str
-    addresses: tuple[str, ...]
-    namespace: str
-    auto_assign: bool
-
-
-@dataclass(frozen=True)
-class SyncPolicy:
-    automated: bool
-    prune: bool
-    self_heal: bool
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Environment:
-    name: str
-    cluster: Cluster
-    namespace: str
-    production_like: bool
-    replicas: int
-    image: Image
-    model_name: str
-    tracking_uri: str
-    serving: Serving
-    ingress: Ingress
-    metallb: MetalLB | None  # None: no MetalLB (a cloud load balancer, say); nothing rendered
-    secret_name: str
-    sync_policy: SyncPolicy
-    # pins: alias -> the registered model version it serves exactly (model.versions)
-    model_versions: tuple[tuple[str, str], ...] = ()
-    helm_values: dict[str, Any] = field(default_factory=dict)
-    analysis: Analysis = field(default_factory=lambda: Analysis(None, ""))
-    rollout: Rollout = field(default_factory=Rollout)
+    """One target, fully merged: an environment (the app form), or one service in one
+    environment (the services form). `release` names its Helm release: `app.name`, or the
+    service."""
+
+    target: Target = context_field(lambda ctx: ctx.names["target"])
+    name: str = context_field(lambda ctx: ctx.names["target"].environment)
+    release: str = context_field(lambda ctx: ctx.names["app"])
+    cluster: Cluster = spec_field("the Argo CD destination")
+    namespace: str = spec_field("where the app runs (a DNS label)")
+    production_like: bool = spec_field(
+        "stricter policies (allow-list required, pinned image)",
+        derived=Derived(
+            lambda ctx: is_production_like_name(ctx.names["target"].environment),
+            "true for `prod`, `prod-*`, `production*`",
+        ),
+    )
+    replicas: int = spec_field("pods of the app")
+    image: Image = spec_field("the image")
+    model_name: str = spec_field("the MLflow registered model", key="model.name")
+    model_versions: tuple[tuple[str, str], ...] = spec_field(
+        "pins: the registered model version (digits, quoted) an alias serves exactly, never "
+        "following the registry ([pinning](pinning.md)); alias -> version",
+        key="model.versions",
+        convert=_pins,
+        derived=Derived(lambda _ctx: (), "unpinned: the alias follows the registry"),
+    )
+    tracking_uri: str = spec_field("the MLflow tracking server", key="mlflow.trackingUri")
+    serving: Serving = spec_field("how the app routes between the aliases")
+    analysis: Analysis = spec_field("what `verify` reads")
+    ingress: Ingress = spec_field("how clients reach the app")
+    # None: no MetalLB (a cloud load balancer, say); nothing rendered
+    metallb: MetalLB | None = spec_field("the environment's address pool", when=_has_metallb)
+    # the chart convention for an app's Secret when the spec names none
+    secret_name: str = spec_field(
+        "the Secret holding `RELOAD_SECRET_TOKEN` and `SLACK_WEBHOOK_URL` (name only)",
+        key="secrets.name",
+        derived=Derived(
+            lambda ctx: f"{ctx.names['app']}-secrets",
+            "`<app.name>-secrets` (`<service>-secrets` in the services form)",
+        ),
+    )
+    sync_policy: SyncPolicy = spec_field("Argo CD's sync of the environment")
+    helm_values: dict[str, Any] = spec_field(
+        "free-form Helm values merged last (checked by the chart's `values.schema.json`)",
+        factory=dict,
+    )
+    rollout: Rollout = spec_field("how a new version arrives")
+
+    @property
+    def service(self) -> str | None:
+        """The service, in the services form (None in the app form)."""
+        return self.target.service
+
+    @property
+    def title(self) -> str:
+        """How messages name it: `prod`, or `fraud in prod`."""
+        return self.name if self.service is None else f"{self.service} in {self.name}"
 
     def pinned_version(self, alias: str) -> str | None:
         """The version `alias` is pinned to in Git (model.versions), or None."""
@@ -178,19 +123,26 @@ class Environment:
         return self.replicas if colour == self.rollout.active else self.rollout.idle_replicas
 
 
-DELIVERY_MODES = ("chart", "hydrated")
+DeliveryMode = Literal["chart", "hydrated"]
+DELIVERY_MODES: tuple[DeliveryMode, ...] = ("chart", "hydrated")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Delivery:
     """How rendered output reaches a cluster: `chart` (Argo CD renders the chart from the spec
     branch) or `hydrated` (gitopsgen hydrate commits plain manifests to environment branches,
     the Argo CD Source Hydrator / GitOps Promoter contract; docs/hydrate.md)."""
 
-    mode: str = "chart"
-    branch_prefix: str = "environment/"
-    active_paths: bool = (
-        False  # GitOps Promoter's shared-branch mode (PromotionStrategy.activePath)
+    mode: DeliveryMode = spec_field(
+        "`chart` (Argo CD renders the chart) or `hydrated` (plain manifests on branches)",
+        default="chart",
+    )
+    branch_prefix: str = spec_field(
+        "the hydrated environment branches' prefix", default="environment/"
+    )
+    # GitOps Promoter's shared-branch mode (PromotionStrategy.activePath)
+    active_paths: bool = spec_field(
+        "hydrate every environment to one branch, a folder each", default=False
     )
 
     @property
@@ -198,23 +150,42 @@ class Delivery:
         return self.mode == "hydrated"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Spec:
-    """The whole spec; `source` is its path relative to the repository root."""
+    """The whole spec; `source` is its path relative to the repository root. `environments`
+    holds every target the spec deploys: one per environment in the app form, one per service
+    and environment in the services form (environments in spec order, then services)."""
 
-    source: str
-    repo_url: str
-    target_revision: str
-    argocd_namespace: str
-    project: str
-    app_name: str
-    environments: tuple[Environment, ...]
-    chart_path: str = DEFAULT_CHART_PATH  # app.chart, relative to the repository root
-    delivery: Delivery = field(default_factory=Delivery)
+    source: str = context_field(lambda ctx: ctx.names["source"])
+    repo_url: str = spec_field(
+        "the Git URL Argo CD pulls this repository from", key="repo.url", default=""
+    )
+    target_revision: str = spec_field(
+        "the branch Argo CD follows", key="repo.targetRevision", default="main"
+    )
+    argocd_namespace: str = spec_field(
+        "Argo CD's namespace", key="argocd.namespace", default="argocd"
+    )
+    project: str = spec_field(
+        "the AppProject the applications use", key="argocd.project", default=""
+    )
+    app_name: str = spec_field("the app's name", key="app.name", default="")
+    chart_path: str = spec_field(
+        "the serving chart's folder, relative to the repository root",
+        key="app.chart",
+        default=DEFAULT_CHART_PATH,
+        convert=lambda raw: raw or DEFAULT_CHART_PATH,
+    )
+    delivery: Delivery = spec_field("how rendered output reaches a cluster")
+    environments: tuple[Environment, ...] = context_field(lambda ctx: ctx.names["environments"])
+    # the services form: the declared services, and the pairs no environment lists
+    services: tuple[str, ...] = context_field(lambda ctx: ctx.names["services"])
+    not_deployed: tuple[Target, ...] = context_field(lambda ctx: ctx.names["not_deployed"])
 
     @property
     def release_name(self) -> str:
-        """The Helm release of every environment (the ApplicationSet's releaseName)."""
+        """The Helm release of the app form (the ApplicationSet's releaseName); in the services
+        form each target's own is `Environment.release`."""
         return self.app_name
 
     @property
@@ -230,24 +201,81 @@ class Spec:
         """Where a repository keeps its copy of the serving app: `app/` beside the chart."""
         return posixpath.join(posixpath.dirname(self.chart_path), "app")
 
+    @property
+    def services_form(self) -> bool:
+        return bool(self.services)
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        """The services, or in the app form its one app."""
+        return self.services or (self.app_name,)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The environments, in spec order."""
+        return tuple(dict.fromkeys(env.name for env in self.environments))
+
     def environment(self, name: str) -> Environment:
+        """The first target of an environment (its only one in the app form)."""
         for env in self.environments:
             if env.name == name:
                 return env
         raise KeyError(name)
 
-    def require(self, name: str) -> Environment:
-        """The environment a command names; an unknown name is the caller's mistake (exit 2)."""
-        try:
-            return self.environment(name)
-        except KeyError:
+    def deployments(self, name: str) -> tuple[Environment, ...]:
+        """Every target of one environment: its services."""
+        return tuple(env for env in self.environments if env.name == name)
+
+    def by_environment(self) -> tuple[Environment, ...]:
+        """One target per environment, for what its services share (cluster, address pool)."""
+        return tuple(self.environment(name) for name in self.names)
+
+    def target(self, key: str) -> Environment:
+        """The target of a key as trailers write it (`prod`, `prod/fraud`)."""
+        wanted = Target.parse(key)
+        for env in self.environments:
+            if env.target == wanted:
+                return env
+        raise KeyError(key)
+
+    def require(self, name: str, service: str | None = None) -> Environment:
+        """The target a command names. An unknown environment or service, or no service named
+        where the spec has several, is the caller's mistake (exit 2)."""
+        self._known(name, service)
+        targets = self.deployments(name)
+        if not self.services_form:
+            return targets[0]
+        if service is None:
+            if len(self.services) > 1:
+                raise ServiceRequired(
+                    f"{name}: the spec has several services ({', '.join(self.services)}); "
+                    "name one with --service NAME"
+                )
+            service = self.services[0]
+        for env in targets:
+            if env.service == service:
+                return env
+        running = ", ".join(env.release for env in targets) or "none"
+        raise UnknownService(f"{service} is not deployed in {name} (it runs: {running})")
+
+    def _known(self, name: str | None, service: str | None) -> None:
+        if name is not None and name not in self.names:
             raise UnknownEnvironment(
                 f"unknown environment {name!r}; known: {', '.join(self.names)}"
-            ) from None
+            )
+        if service is not None and service not in self.service_names:
+            raise UnknownService(
+                f"unknown service {service!r}; known: {', '.join(self.service_names)}"
+            )
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(env.name for env in self.environments)
+    def select(self, name: str | None, service: str | None) -> tuple[Environment, ...]:
+        """The targets a read-only command shows: of one environment or all, of one service
+        or all (unknown names are the caller's mistake, as in `require`)."""
+        self._known(name, service)
+        if name is not None and service is not None:
+            return (self.require(name, service),)
+        chosen = self.environments if name is None else self.deployments(name)
+        return tuple(e for e in chosen if service is None or e.release == service)
 
 
 def values_folder_of(chart_path: str) -> str:
@@ -255,165 +283,61 @@ def values_folder_of(chart_path: str) -> str:
     return posixpath.join(posixpath.dirname(chart_path), "values")
 
 
-def is_production_like_name(name: str) -> bool:
-    return name == "prod" or name.startswith(("prod-", "production"))
-
-
 def build_environment(
-    name: str, data: dict[str, Any], app_image: dict[str, Any], app_name: str
+    target: Target, data: dict[str, Any], app_image: dict[str, Any], app_name: str
 ) -> Environment:
-    """Build from a merged, schema-valid mapping."""
-    cluster = data["cluster"]
-    serving = data["serving"]
-    ingress = data.get("ingress", {})
-    metallb = data.get("metallb")
-    sync = data["syncPolicy"]
-    image = {**app_image, **data.get("image", {})}
-    return Environment(
-        name=name,
-        cluster=Cluster(cluster["name"], cluster["server"], cluster.get("kubeContext")),
-        namespace=data["namespace"],
-        production_like=data.get("productionLike", is_production_like_name(name)),
-        replicas=data["replicas"],
-        image=Image(image["repository"], image.get("tag", "")),
-        model_name=data["model"]["name"],
-        tracking_uri=data["mlflow"]["trackingUri"],
-        serving=Serving(
-            mode=serving["mode"],
-            default_alias=serving["defaultAlias"],
-            canary_percent=serving["canaryPercent"],
-            ab_split_percent=serving["abSplitPercent"],
-            shadow_alias=serving.get("shadowAlias"),
-            poll_interval_seconds=serving.get("pollIntervalSeconds", 30),
-            shadow_percent=serving.get("shadowPercent", 10),
-            shadow_tolerance=float(serving.get("shadowTolerance", 0.0)),
-            canary_steps=tuple(sorted(serving.get("canarySteps", (10, 25, 50, 100)))),
-        ),
-        ingress=Ingress(
-            enabled=ingress.get("enabled", True),
-            host=ingress.get("host", ""),
-            tls_secret_name=ingress.get("tlsSecretName", ""),
-            class_name=ingress.get("className", "nginx"),
-            whitelist=tuple(ingress.get("whitelist", ())),
-            allow_public=ingress.get("allowPublic", False),
-            provider=ingress.get("provider", "nginx"),
-            gateway=build_gateway(ingress, data["namespace"], app_name),
-            client_address=ingress.get("clientAddress", "direct"),
-            trusted_hops=ingress.get("trustedHops"),
-            external_traffic_policy=_external_traffic_policy(ingress),
-            preview_host=ingress.get("previewHost"),
-        ),
-        metallb=build_metallb(metallb) if metallb is not None else None,
-        # the chart convention for an app's Secret when the spec names none
-        secret_name=(data.get("secrets") or {}).get("name") or f"{app_name}-secrets",
-        sync_policy=SyncPolicy(sync["automated"], sync["prune"], sync["selfHeal"]),
-        model_versions=tuple(sorted((data["model"].get("versions") or {}).items())),
-        helm_values=data.get("helmValues", {}),
-        analysis=build_analysis(data.get("analysis") or {}, data["namespace"]),
-        rollout=build_rollout(data, image.get("tag", ""), serving["defaultAlias"]),
+    """Build from a merged, schema-valid mapping; in the app form `app.image` lies under
+    everything. A service's release, secret and created Gateway are named after it."""
+    merged = {**data, "image": {**app_image, **(data.get("image") or {})}}
+    release = target.service or app_name
+    ctx = Context(Environment, merged, {"target": target, "app": release})
+    env = build(Environment, merged, ctx)
+    return replace(env, ingress=_with_created_gateway(env.ingress, env.namespace, release))
+
+
+def _with_created_gateway(ingress: Ingress, namespace: str, app_name: str) -> Ingress:
+    """A Gateway gitopsgen creates is named after the app, in the environment's namespace, with
+    an `https` listener: the shared `name` and `namespace` (often in `defaults`) do not apply."""
+    gateway = ingress.gateway
+    if gateway is None or not gateway.create:
+        return ingress
+    created = replace(
+        gateway, name=app_name, namespace=namespace, section_name=gateway.section_name or "https"
     )
-
-
-def build_metallb(data: dict[str, Any]) -> MetalLB:
-    return MetalLB(
-        pool=data["pool"],
-        addresses=tuple(data["addresses"]),
-        namespace=data.get("namespace", "metallb-system"),
-        auto_assign=data.get("autoAssign", True),
-    )
-
-
-def build_rollout(data: dict[str, Any], tag: str, alias: str) -> Rollout:
-    """The rollout section; a colour's tag defaults to the environment's, its alias to the
-    serving alias, the idle colour's replicas to `replicas`."""
-    rollout = data.get("rollout") or {}
-
-    def colour(name: str) -> Colour:
-        part = rollout.get(name) or {}
-        return Colour(name, (part.get("image") or {}).get("tag", tag), part.get("alias", alias))
-
-    return Rollout(
-        strategy=rollout.get("strategy", "single"),
-        active=rollout.get("active", "blue"),
-        blue=colour("blue"),
-        green=colour("green"),
-        idle_replicas=rollout.get("idleReplicas", data["replicas"]),
-        shadow_percent=rollout.get("shadowPercent", 0),
-    )
-
-
-def build_analysis(data: dict[str, Any], namespace: str) -> Analysis:
-    """The analysis section with its defaults; the selector defaults to the namespace, as
-    Prometheus's Kubernetes service discovery labels a pod's series."""
-    return Analysis(
-        prometheus_url=(data.get("prometheus") or {}).get("url"),
-        selector=data.get("selector", f'namespace="{namespace}"'),
-        window=data.get("window", "10m"),
-        min_samples=data.get("minSamples", 200),
-        max_error_rate=float(data.get("maxErrorRate", 0.01)),
-        max_p99_seconds=float(data.get("maxP99Seconds", 0.5)),
-        max_latency_ratio=float(data.get("maxLatencyRatio", 1.5)),
-        min_shadow_agreement=float(data.get("minShadowAgreement", 0.95)),
-    )
+    return replace(ingress, gateway=created)
 
 
 def build_spec(data: dict[str, Any], display: str, envs: tuple[Environment, ...]) -> Spec:
     """The spec's own fields where they are well-formed, else empty (policies skip them)."""
+    sound: dict[str, dict[str, Any]] = {
+        section: {k: v if isinstance(v, str) else "" for k, v in part.items()}
+        for section, part in data.items()
+        if section in ("repo", "argocd", "app") and isinstance(part, dict)
+    }
+    sound["delivery"] = _sound_delivery(data.get("delivery"))
+    services = tuple(declared_services(data))
+    listed = {(e, s) for e in data.get("environments") or {} for s in deployed_services(data, e)}
+    names = {
+        "source": display,
+        "environments": envs,
+        "services": services,
+        "not_deployed": tuple(
+            Target(str(e), s)
+            for e in data.get("environments") or {}
+            for s in services
+            if (e, s) not in listed
+        ),
+    }
+    return build(Spec, sound, Context(Spec, sound, names))
 
-    def text(section: str, key: str, default: str = "") -> str:
-        part = data.get(section)
-        value = part.get(key, default) if isinstance(part, dict) else default
-        return value if isinstance(value, str) else ""
 
-    return Spec(
-        source=display,
-        repo_url=text("repo", "url"),
-        target_revision=text("repo", "targetRevision", "main"),
-        argocd_namespace=text("argocd", "namespace", "argocd"),
-        project=text("argocd", "project"),
-        app_name=text("app", "name"),
-        environments=envs,
-        chart_path=text("app", "chart", DEFAULT_CHART_PATH) or DEFAULT_CHART_PATH,
-        delivery=build_delivery(data.get("delivery")),
-    )
+_DELIVERY_TYPES: dict[str, type[Any]] = {"mode": str, "branchPrefix": str, "activePaths": bool}
 
 
-def build_delivery(data: Any) -> Delivery:
-    """The delivery section with its defaults (the schema has checked its types)."""
+def _sound_delivery(data: Any) -> dict[str, Any]:
+    """The delivery keys of the right type (the schema reports the others)."""
     if not isinstance(data, dict):
-        return Delivery()
-    default = Delivery()
-    return Delivery(
-        mode=data.get("mode", default.mode),
-        branch_prefix=data.get("branchPrefix", default.branch_prefix),
-        active_paths=bool(data.get("activePaths", default.active_paths)),
-    )
-
-
-def build_gateway(ingress: dict[str, Any], namespace: str, app_name: str) -> Gateway | None:
-    """The parent Gateway of a Gateway API provider (None for nginx, which ignores the field)."""
-    provider = ingress.get("provider", "nginx")
-    if provider not in GATEWAY_PROVIDERS:
-        return None
-    data = ingress.get("gateway") or {}
-    create = bool(data.get("create", False))
-    # `name` and `namespace` name the shared Gateway (often in `defaults`); a created one is
-    # named after the app, in the environment's namespace
-    return Gateway(
-        name=app_name if create else data.get("name", ""),
-        namespace=namespace if create else data.get("namespace", ""),
-        section_name=data.get("sectionName") or ("https" if create else None),
-        create=create,
-        class_name=data.get("className", GATEWAY_CLASS[provider]),
-        port=data.get("port", GATEWAY_PORT[provider]),
-    )
-
-
-def _external_traffic_policy(ingress: dict[str, Any]) -> str | None:
-    """As the spec says; a Gateway gitopsgen creates with envoy-gateway gets Local (Envoy
-    Gateway's own default for its Service) unless the spec says otherwise."""
-    given: str | None = ingress.get("externalTrafficPolicy")
-    created = (ingress.get("gateway") or {}).get("create", False)
-    if given is None and created and ingress.get("provider") == "envoy-gateway":
-        return "Local"
-    return given
+        return {}
+    return {
+        k: v for k, v in data.items() if k in _DELIVERY_TYPES and isinstance(v, _DELIVERY_TYPES[k])
+    }

@@ -9,7 +9,7 @@ from gitopsgen.errors import SpecError
 from gitopsgen.findings import Finding
 from gitopsgen.render.registry import catalog, render_all
 from gitopsgen.spec.load import SpecReading, read_spec, read_spec_text
-from gitopsgen.spec.model import Spec
+from gitopsgen.spec.model import Environment, Spec
 from gitopsgen.sync.writer import FileChange, plan_changes
 from gitopsgen.validate.lenient import broken_environment_policies
 from gitopsgen.validate.policies import check_spec_policies
@@ -34,7 +34,7 @@ class CheckedSpec:
 
     reading: SpecReading
     policy_findings: list[Finding]
-    broken: dict[str, Finding]  # environment -> the first error in it (schema or policy)
+    broken: dict[str, Finding]  # target key -> the first error in it (schema or policy)
 
     @property
     def findings(self) -> list[Finding]:
@@ -50,7 +50,7 @@ class CheckedSpec:
         spec = self.reading.spec
         if spec is None or self.reading.global_error is not None:
             return None
-        clean = tuple(env for env in spec.environments if env.name not in self.broken)
+        clean = tuple(env for env in spec.environments if env.target.key not in self.broken)
         return replace(spec, environments=clean) if clean else None
 
 
@@ -66,17 +66,27 @@ def check_spec(spec_path: Path, root: Path) -> CheckedSpec:
     broken = dict(reading.broken)
     for finding in policy_findings:
         for env in reading.spec.environments:
-            if finding.is_error and _concerns(finding, env.name):
-                broken.setdefault(env.name, finding)
+            if finding.is_error and _concerns(finding, env):
+                broken.setdefault(env.target.key, finding)
     return CheckedSpec(reading, policy_findings, broken)
 
 
-def _concerns(finding: Finding, env_name: str) -> bool:
-    """A finding in an environment, or in `defaults` (which every environment inherits)."""
-    own = f"environments.{env_name}"
-    return finding.path in (own, "defaults") or finding.path.startswith(
-        (own + ".", own + "[", "defaults.")
-    )
+def _under(path: str, level: str) -> bool:
+    return path == level or path.startswith((level + ".", level + "["))
+
+
+def _concerns(finding: Finding, env: Environment) -> bool:
+    """A finding at a level the target inherits: its own, `defaults`, and in the services form
+    its environment's (not another service's there) and its service's."""
+    path = finding.path
+    if _under(path, "defaults"):
+        return True
+    own = f"environments.{env.name}"
+    if env.service is None:
+        return _under(path, own)
+    if _under(path, f"{own}.services"):
+        return _under(path, f"{own}.services.{env.service}")
+    return _under(path, own) or _under(path, f"services.{env.service}")
 
 
 def render_repository(spec_path: Path, root: Path) -> RenderResult:

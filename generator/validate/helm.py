@@ -4,7 +4,9 @@ values folder are where the spec's app.chart puts them)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +34,25 @@ class ChartRender:
     values_refused: bool = False  # values.schema.json refused the values
 
 
+@dataclass(frozen=True)
+class LoadedChart:
+    """Helm's chart and the digest of its files, which its cached renders are keyed by."""
+
+    chart: Any
+    digest: str
+
+    def render(self, values: dict[str, Any], **options: Any) -> dict[str, str]:
+        rendered: dict[str, str] = self.chart.render(values, **options)
+        return rendered
+
+
 def load_chart(root: Path, chart_path: str) -> Any:
     """The chart at `chart_path` (the spec's app.chart), loaded once per run (Helm parses every
     template file on load)."""
     import helm_python as helm  # heavy: loads the Helm shared library
 
     try:
-        return helm.Chart.load(root / chart_path)
+        return LoadedChart(helm.Chart.load(root / chart_path), chart_digest(root / chart_path))
     except helm.HelmError as exc:
         return build_finding(
             "GG303",
@@ -51,18 +65,54 @@ def load_chart(root: Path, chart_path: str) -> Any:
         )
 
 
+# Helm renders dominate a validation (some 15 ms each): each distinct (chart, values,
+# namespace, release) is rendered once per process, so a promotion's object diff reuses the
+# renders its validation made. Bounded: a render's manifests are some 30 KB.
+_RENDERS: OrderedDict[str, dict[str, str]] = OrderedDict()
+_RENDERS_KEPT = 2048
+
+
+def _render_key(chart: Any, values_text: str, namespace: str, release: str) -> str:
+    identity = chart.digest if isinstance(chart, LoadedChart) else str(id(chart))
+    parts = (identity, values_text, namespace, release)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _cached_render(chart: Any, values_text: str, namespace: str, release: str) -> dict[str, str]:
+    key = _render_key(chart, values_text, namespace, release)
+    if key in _RENDERS:
+        _RENDERS.move_to_end(key)
+        return _RENDERS[key]
+    values = yaml.load(values_text, Loader=FastLoader) or {}
+    rendered: dict[str, str] = chart.render(
+        values, name=release, namespace=namespace, is_install=True
+    )
+    _RENDERS[key] = rendered
+    while len(_RENDERS) > _RENDERS_KEPT:
+        _RENDERS.popitem(last=False)
+    return rendered
+
+
+def chart_digest(folder: Path) -> str:
+    """A digest of every file of the chart: what its renders are cached under."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def render_chart(
     chart: Any, spec: Spec, env: Environment, values_text: str, namespace: str
 ) -> ChartRender:
-    """Render the chart with the environment's values, as the release `spec.release_name`;
-    Helm's own errors become findings."""
+    """Render the chart with the environment's values, as the release `env.release` (the
+    ApplicationSet's releaseName: app.name, or the service); Helm's own errors become findings."""
     import helm_python as helm  # heavy: loads the Helm shared library, on first use
 
-    values_file = values_path(spec, env.name)
-    release = spec.release_name
-    values = yaml.load(values_text, Loader=FastLoader) or {}
+    values_file = values_path(spec, env)
+    release = env.release
     try:
-        rendered = chart.render(values, name=release, namespace=namespace, is_install=True)
+        rendered = _cached_render(chart, values_text, namespace, release)
     except helm.HelmValuesError as exc:
         finding = _values_finding(values_file, values_text, str(exc))
         return ChartRender(env.name, {}, [finding], values_refused=True)
@@ -130,9 +180,10 @@ def check_chart(
         return [chart]
     project = find_project(_rendered_documents(files, spec), spec.project)
     findings: list[Finding] = []
+    owners: dict[tuple[str, str, str, str], Environment] = {}
     for env in spec.environments:
-        values_text = files[values_path(spec, env.name)]
-        # the release is named as the ApplicationSet's releaseName: app.name
+        values_text = files[values_path(spec, env)]
+        # the release is named as the ApplicationSet's releaseName: app.name, or the service
         result = render_chart(chart, spec, env, values_text, env.namespace)
         findings.extend(
             _placed(root, spec, env, values_text, spec_doc) or result.findings
@@ -141,7 +192,7 @@ def check_chart(
         )
         parsed: list[dict[str, Any]] = []
         for template, text in result.manifests.items():
-            ref = DocumentRef(f"{spec.chart_path}/{template}", label=f"{env.name}")
+            ref = DocumentRef(f"{spec.chart_path}/{template}", label=env.title)
             docs, problems = load_documents(text)  # parsed once, for every check below
             findings.extend(
                 check_text(text, ref, schemas) if problems else check_documents(docs, ref, schemas)
@@ -149,7 +200,8 @@ def check_chart(
             if project is not None:
                 findings.extend(_project_findings(project, env, docs, ref))
             parsed.extend(d.data for d in docs if isinstance(d.data, dict))
-        findings.extend(_replicas_with_rwo(env, parsed, values_path(spec, env.name)))
+        findings.extend(_replicas_with_rwo(env, parsed, values_path(spec, env)))
+        findings.extend(_shared_objects(spec, env, parsed, owners))
     return findings
 
 
@@ -158,7 +210,7 @@ def _placed(
 ) -> list[Finding]:
     """What values.schema.json refused, at the places it is written (empty: Helm's own words
     stand)."""
-    values_file = values_path(spec, env.name)
+    values_file = values_path(spec, env)
     return values_schema_findings(
         root, spec.chart_path, env, values_file, values_text, spec_doc, spec.source
     )
@@ -192,6 +244,32 @@ def _project_findings(
                 f"Argo CD refuses the sync: {reason}",
                 "render only kinds the AppProject allows (the values renderer's `deploys`), "
                 "or declare the new kind there so the AppProject lists it",
+            )
+
+
+def _shared_objects(
+    spec: Spec,
+    env: Environment,
+    docs: list[dict[str, Any]],
+    owners: dict[tuple[str, str, str, str], Environment],
+) -> Iterator[Finding]:
+    """GG153: two targets whose charts render one object (same cluster, namespace, kind and
+    name), e.g. releases `a` and `a-fastapi` in one namespace (the chart's names derive from
+    the release): Argo CD would hand it back and forth between two Applications."""
+    for doc in docs:
+        meta = doc.get("metadata") or {}
+        key = (env.cluster.server, env.namespace, str(doc.get("kind")), str(meta.get("name")))
+        first = owners.setdefault(key, env)
+        if first is not env and first.target != env.target:
+            yield build_finding(
+                "GG153",
+                values_path(spec, env),
+                1,
+                0,
+                f"{env.title}: {key[2]} {key[3]}",
+                f"{key[2]} {env.namespace}/{key[3]} is rendered by both {first.title} and "
+                f"{env.title} on cluster {env.cluster.name}",
+                "give one of the services its own namespace, or rename it",
             )
 
 

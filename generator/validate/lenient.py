@@ -14,6 +14,7 @@ from typing import Any
 
 from gitopsgen.findings import Finding
 from gitopsgen.spec.load import SpecReading, merged_environments
+from gitopsgen.spec.merge import Target
 from gitopsgen.spec.model import Environment, build_environment
 from gitopsgen.validate.policies import check_spec_policies_guarded
 
@@ -44,7 +45,8 @@ def _lenient(name: str, data: Any, meant: dict[str, Any], app_name: str) -> Envi
     app = meant.get("app") if isinstance(meant.get("app"), dict) else {}
     image = (app or {}).get("image")
     try:
-        return build_environment(name, data, image if isinstance(image, dict) else {}, app_name)
+        target = Target(name, None)  # the app form's one target of the environment
+        return build_environment(target, data, image if isinstance(image, dict) else {}, app_name)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None  # a required part is missing or of another shape: nothing to check on
 

@@ -25,7 +25,7 @@ def check_pins_exist(spec: Spec, doc: SourceDocument, tracking_uri: str) -> list
                     at.finding(
                         "GG150",
                         env_path(env, "model", "versions", alias),
-                        f"{env.name} pins alias {alias} to version {version} of "
+                        f"{env.title} pins alias {alias} to version {version} of "
                         f"{env.model_name!r}, which the registry at "
                         f"{display_url(tracking_uri)} does not have",
                         "pin a version the registry has (`gitopsgen drift` shows where the "

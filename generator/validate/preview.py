@@ -243,10 +243,10 @@ __all__ = ["Preview", "check_paths", "preview_applicationset"]
 
 
 def preview_files(
-    files: dict[str, str], environment: str | None = None
+    files: dict[str, str], environment: str | None = None, service: str | None = None
 ) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """The Applications every rendered ApplicationSet expands to (of one environment, when
-    given), and the findings of the expansion."""
+    """The Applications every rendered ApplicationSet expands to (of one environment, and of
+    one service in the services form, when given), and the findings of the expansion."""
     apps: list[dict[str, Any]] = []
     findings: list[Finding] = []
     for path, text in files.items():
@@ -260,5 +260,11 @@ def preview_files(
             a
             for a in apps
             if a["metadata"].get("labels", {}).get("gitopsgen.io/environment") == environment
+        ]
+    if service is not None:
+        apps = [
+            a
+            for a in apps
+            if a["metadata"].get("labels", {}).get("gitopsgen.io/service") == service
         ]
     return apps, findings

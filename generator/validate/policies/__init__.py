@@ -9,6 +9,7 @@ from gitopsgen.validate.policies.client_address import check_client_address
 from gitopsgen.validate.policies.locator import SpecLocator
 from gitopsgen.validate.policies.owned_values import check_owned_values
 from gitopsgen.validate.policies.rollout import ROLLOUT_CHECKS
+from gitopsgen.validate.policies.services import check_application_names
 from gitopsgen.validate.policies.spec_checks import SPEC_CHECKS
 from gitopsgen.validate.policies.traffic import check_anonymous_canary
 from gitopsgen.yamlsource import SourceDocument
@@ -19,6 +20,7 @@ CHECKS = (
     check_owned_values,
     check_anonymous_canary,
     *ROLLOUT_CHECKS,
+    check_application_names,
 )
 
 

@@ -1,5 +1,5 @@
-"""Where a policy's finding points: the line of an environment's field, in the environment or
-else in `defaults`, where the value is written."""
+"""Where a policy's finding points: the line of an environment's field at the level it is
+written (the service in the environment, the environment, the service, `defaults`)."""
 
 from __future__ import annotations
 
@@ -38,4 +38,10 @@ class SpecLocator:
 
 
 def env_path(env: Environment, *rest: PathPart) -> tuple[PathPart, ...]:
+    """A field of a target: `environments.<env>`, or `environments.<env>.services.<s>`."""
+    return (*env.target.path, *rest)
+
+
+def site_path(env: Environment, *rest: PathPart) -> tuple[PathPart, ...]:
+    """A field every service of an environment shares (its cluster, its address pool)."""
     return ("environments", env.name, *rest)

@@ -13,7 +13,7 @@ from gitopsgen.render.applicationsets import GO_TEMPLATED_FIELDS
 from gitopsgen.render.values import PIN_VARIABLES, app_environment
 from gitopsgen.spec.model import Environment, Spec
 from gitopsgen.validate.policies.addresses import parse_cidr, parse_pool_entry
-from gitopsgen.validate.policies.locator import SpecLocator, env_path
+from gitopsgen.validate.policies.locator import SpecLocator, env_path, site_path
 from gitopsgen.validate.policies.secrets import SECRET_KEYS, secret_findings_in
 from gitopsgen.yamlsource import PathPart
 
@@ -30,7 +30,7 @@ def check_allow_list(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
             yield at.finding(
                 "GG101",
                 env_path(env, "ingress", "whitelist"),
-                f"{env.name} is production-like and its ingress allows every address",
+                f"{env.title} is production-like and its ingress allows every address",
                 "list the client networks in ingress.whitelist",
             )
         for index, entry in enumerate(ingress.whitelist):
@@ -62,7 +62,7 @@ def _pool_ranges(
             problems.append(
                 at.finding(
                     "GG104",
-                    env_path(env, "metallb", "addresses", index),
+                    site_path(env, "metallb", "addresses", index),
                     problem,
                     "use a CIDR or first-last, e.g. 10.0.0.10-10.0.0.30",
                 )
@@ -75,15 +75,16 @@ def _pool_ranges(
 
 def check_pools(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
     problems: list[Finding] = []
-    ranges = {env.name: _pool_ranges(env, at, problems) for env in spec.environments}
+    sites = spec.by_environment()  # pools stay per environment, shared by its services
+    ranges = {env.name: _pool_ranges(env, at, problems) for env in sites}
     yield from problems
-    for a, b in combinations(spec.environments, 2):
+    for a, b in combinations(sites, 2):
         if a.cluster.server != b.cluster.server or a.metallb is None or b.metallb is None:
             continue
         if a.metallb.pool == b.metallb.pool and a.metallb.namespace == b.metallb.namespace:
             yield at.finding(
                 "GG105",
-                env_path(b, "metallb", "pool"),
+                site_path(b, "metallb", "pool"),
                 f"{b.name} and {a.name} share the cluster and the pool name {b.metallb.pool!r}",
                 "give each environment its own pool",
             )
@@ -92,35 +93,38 @@ def check_pools(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
                 if va == vb and lo_a <= hi_b and lo_b <= hi_a:
                     yield at.finding(
                         "GG105",
-                        env_path(b, "metallb", "addresses"),
+                        site_path(b, "metallb", "addresses"),
                         f"{text_b} of {b.name} overlaps {text_a} of {a.name} on the same cluster",
                         "use disjoint address ranges",
                     )
 
 
 def check_unique(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
-    namespaces: dict[tuple[str, str], str] = {}
+    """GG106: a (cluster, namespace, Helm release) once; in the app form every release is
+    `app.name`, so namespaces are unique per cluster. GG107: every ingress host once."""
+    namespaces: dict[tuple[str, str, str], str] = {}
     hosts: dict[str, str] = {}
     for env in spec.environments:
-        key = (env.cluster.server, env.namespace)
+        key = (env.cluster.server, env.namespace, env.release)
         if key in namespaces:
+            release = f" with the release {env.release!r}" if spec.services_form else ""
             yield at.finding(
                 "GG106",
                 env_path(env, "namespace"),
                 f"namespace {env.namespace!r} is also used by {namespaces[key]} "
-                "on the same cluster",
+                f"on the same cluster{release}",
                 "give each environment its own namespace",
             )
-        namespaces.setdefault(key, env.name)
+        namespaces.setdefault(key, env.title)
         if env.ingress.enabled:
             if env.ingress.host in hosts:
                 yield at.finding(
                     "GG107",
                     env_path(env, "ingress", "host"),
                     f"host {env.ingress.host!r} is also used by {hosts[env.ingress.host]}",
-                    "give each environment its own host",
+                    f"give each {'service' if spec.services_form else 'environment'} its own host",
                 )
-            hosts.setdefault(env.ingress.host, env.name)
+            hosts.setdefault(env.ingress.host, env.title)
 
 
 def check_tracking_uri(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
@@ -145,7 +149,7 @@ def check_image_tags(spec: Spec, at: SpecLocator) -> Iterator[Finding]:
         yield at.finding(
             "GG111",
             env_path(env, "image", "tag"),
-            f"{env.name} {what}",
+            f"{env.title} {what}",
             "pin a version or a commit SHA tag",
             severity,
         )

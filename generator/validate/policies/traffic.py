@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gitopsgen.findings import Finding
-from gitopsgen.spec.model import Serving, Spec
+from gitopsgen.spec.model import Spec
+from gitopsgen.spec.parts import Serving
 from gitopsgen.validate.policies.locator import SpecLocator, env_path
 
 
