@@ -42,6 +42,22 @@ UPDATE = os.environ.get("GITOPSGEN_UPDATE_GOLDEN") == "1"
 TESTED_ELSEWHERE = {
     "verify-disagree": "tests/generator/test_verify.py",
     "drift-text": "tests/serving/test_drift.py",
+    **dict.fromkeys(
+        (
+            f"services-{n}"
+            for n in (
+                "spec",
+                "render",
+                "values",
+                "preview",
+                "not-deployed",
+                "promote",
+                "several",
+                "unknown",
+            )
+        ),
+        "tests/generator/test_docs_services.py",
+    ),
     "helm-values-fragment": "tests/generator/test_docs_pages.py",
     "helm-values-refused": "tests/generator/test_docs_pages.py",
     **dict.fromkeys(

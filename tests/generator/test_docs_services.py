@@ -1,26 +1,24 @@
 """docs/services.md shows what the tool prints and writes for its example: every block marked
-`<!-- gitopsgen-output: NAME -->` is produced here and must be equal (refresh with
-GITOPSGEN_UPDATE_DOCS=1 pytest tests/generator/test_docs_services.py)."""
+`<!-- example: services-NAME -->` is produced here and must be equal (refresh with
+GITOPSGEN_UPDATE_GOLDEN=1 pytest tests/generator/test_docs_services.py)."""
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.docs_support import example, replace_example
 from tests.support import REPO, SPEC, Invoke, git, git_repository, golden_repository
 
-DOC = REPO / "docs" / "services.md"
 EXAMPLE = REPO / "tests/generator/golden/two-services"
-BLOCK = re.compile(r"(<!-- gitopsgen-output: (\S+) -->\n```[a-z]*\n)(.*?)(```)", re.S)
 
 
 @pytest.fixture
-def example(tmp_path: Path) -> Path:
+def example_repo(tmp_path: Path) -> Path:
     """The example spec alone (nothing rendered yet), the chart and the routing."""
     root = tmp_path / "repo"
     (root / "environments").mkdir(parents=True)
@@ -76,18 +74,21 @@ def outputs(root: Path, origin: Path, run_cli: Invoke) -> dict[str, Callable[[],
 
 
 def test_the_services_page_shows_what_the_tool_does(
-    example: Path, origin: Path, run_cli: Invoke
+    example_repo: Path, origin: Path, run_cli: Invoke
 ) -> None:
-    text = DOC.read_text()
-    makers = outputs(example, origin, run_cli)
-    blocks = BLOCK.findall(text)
-    assert {name for _, name, _, _ in blocks} == set(makers), "every output, once"
+    makers = outputs(example_repo, origin, run_cli)
     produced = {name: makers[name]() for name in makers}  # in order: render before promote
-    if os.environ.get("GITOPSGEN_UPDATE_DOCS"):
-        text = BLOCK.sub(lambda m: m.group(1) + produced[m.group(2)] + m.group(4), text)
-        DOC.write_text(text)
-    for _, name, shown, _ in BLOCK.findall(text):
-        assert shown == produced[name], f"docs/services.md's {name!r} block is not the tool's"
+    if os.environ.get("GITOPSGEN_UPDATE_DOCS") or os.environ.get("GITOPSGEN_UPDATE_GOLDEN"):
+        for name, text in produced.items():
+            replace_example(f"services-{name}", text)
+    assert example("services-spec") == produced["spec"]
+    assert example("services-render") == produced["render"]
+    assert example("services-values") == produced["values"]
+    assert example("services-preview") == produced["preview"]
+    assert example("services-not-deployed") == produced["not-deployed"]
+    assert example("services-promote") == produced["promote"]
+    assert example("services-several") == produced["several"]
+    assert example("services-unknown") == produced["unknown"]
 
 
 def test_the_readme_links_the_services_page() -> None:

@@ -48,8 +48,8 @@ def test_one_application_per_service_and_environment(repo: Path, run_cli: Invoke
         "churn-prod",
         "fraud-dev",
         "fraud-prod",
-        "metallb-dev",
-        "metallb-prod",
+        "mlops-serving-metallb-dev",
+        "mlops-serving-metallb-prod",
     ]
     expected = {
         "fraud-dev": ("models-dev", "fraud", "../values/fraud/dev.yaml"),
@@ -252,7 +252,7 @@ def test_status_reads_each_services_application_and_the_pool_once(
         )
         result = run_cli("status", "prod", "--kubeconfig", config, "--root", repo, expect=1)
     apps = [p.rsplit("/", 1)[1] for p in asked if "/applications/" in p]
-    assert apps == ["fraud-prod", "metallb-prod", "churn-prod"]
+    assert apps == ["fraud-prod", "mlops-serving-metallb-prod", "churn-prod"]
     pools = [p for p in asked if "/ipaddresspools/" in p]
     assert len(pools) == 1
     selectors = sorted(

@@ -150,7 +150,7 @@ def test_preview_says_which_service_an_environment_does_not_run(
         result.stderr
     )
     names = [a["metadata"]["name"] for a in yaml.safe_load_all(result.stdout)]
-    assert names == ["fraud-dev", "metallb-dev"]
+    assert names == ["fraud-dev", "mlops-serving-metallb-dev"]
 
 
 # --- bad input ---------------------------------------------------------------------------------
